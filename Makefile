@@ -1,0 +1,38 @@
+# Two commands (see README.md):  make course  and  make test.
+# Both create the virtual environment .venv from requirements.txt when needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: install course test references notebooks benchmark clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Generate the student notebooks, execute the solutions, autograde a demo submission.
+course: $(STAMP)
+	$(PY) -m course_autograde.run_course
+
+# The test suite (fast mode: small subsets, few training steps).
+test: $(STAMP)
+	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest
+
+# Maintainer commands.
+notebooks: $(STAMP)
+	$(PY) -m course_autograde.sync
+references: $(STAMP)
+	$(PY) -m course_autograde.make_references
+benchmark: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db

@@ -1,0 +1,12 @@
+"""Shared code for the ConvNets & ResNets course, imported as ``course_utils``.
+
+One module per concern:
+
+* :mod:`course_utils.settings` - where the data lives, fast mode, caches;
+* :mod:`course_utils.data` - dataset loaders (arrays and ``tf.data``);
+* :mod:`course_utils.download` - fetching datasets for online users;
+* :mod:`course_utils.plots` - every figure the notebooks draw;
+* :mod:`course_utils.checks` - the exercise checks and their messages;
+* :mod:`course_utils.references` - reference output vectors in ``autograde/references``;
+* :mod:`course_utils.models` - reference building blocks reused by later notebooks.
+"""

@@ -1,0 +1,79 @@
+"""Course-wide settings: the data folder, fast mode and cache folders.
+
+Everything is driven by environment variables so that the same notebook runs
+unchanged in JupyterLab, under ``nbgrader autograde`` and in the test suite.
+
+``COURSE_DATA_DIR``
+    Folder holding the datasets. Default: ``../shared/data`` next to the
+    repository when it exists, else ``~/.cache/convnet-course/data`` (where
+    :mod:`course_utils.download` puts what it fetches).
+``COURSE_FAST``
+    ``1`` forces fast mode, ``0`` forces full mode. When unset, fast mode is on
+    during nbgrader execution (``NBGRADER_EXECUTION``) and on CI (``CI=true``).
+``COURSE_CACHE_DIR``
+    Folder for downloads, saved models and other large files that never go
+    into git. Default: ``~/.cache/convnet-course``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_ENV = "COURSE_DATA_DIR"
+FAST_ENV = "COURSE_FAST"
+CACHE_ENV = "COURSE_CACHE_DIR"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def cache_dir() -> Path:
+    """Folder for downloads and saved models (created on demand)."""
+    path = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "convnet-course")
+    path = path.expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def data_dir() -> Path:
+    """The folder that holds the course datasets (see the module docstring)."""
+    configured = os.environ.get(DATA_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    shared = REPO_ROOT.parent / "shared" / "data"
+    if shared.is_dir():
+        return shared
+    return cache_dir() / "data"
+
+
+def models_dir() -> Path:
+    """Where notebooks save trained models (outside the repository)."""
+    path = cache_dir() / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fast_mode() -> bool:
+    """True when heavy cells should use a small subset and a few steps."""
+    value = os.environ.get(FAST_ENV, "").strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if value:
+        raise ValueError(f"{FAST_ENV}={value!r}: use 1 (fast) or 0 (full).")
+    if os.environ.get("NBGRADER_EXECUTION"):
+        return True
+    return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+def pick(fast, full):
+    """Return ``fast`` in fast mode and ``full`` otherwise, e.g. ``epochs = pick(1, 15)``."""
+    return fast if fast_mode() else full
+
+
+def describe() -> str:
+    """One line saying which mode is on and where the data comes from."""
+    mode = "FAST mode (small subset, few steps)" if fast_mode() else "FULL mode"
+    return f"{mode}; data from {data_dir()}"
