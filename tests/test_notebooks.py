@@ -1,0 +1,103 @@
+"""The committed notebooks: student versions in sync, conventions kept, solutions run top to bottom."""
+import json
+import time
+
+import nbformat
+import pytest
+
+from course_autograde.execute import execute_notebook
+from course_autograde.notebook_code import (RELEASE_DIR, SOLUTIONS_DIR, answer_sources, check_cells,
+                                            import_sources, notebook_path, read_notebook,
+                                            solution_namespace)
+from course_autograde.sync import assignments, generate_release
+
+ASSIGNMENTS = assignments()
+
+
+def comparable(path):
+    """A notebook as JSON, for an exact comparison."""
+    return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory):
+    target = tmp_path_factory.mktemp("release")
+    generate_release(target, ASSIGNMENTS)
+    return target
+
+
+def test_there_are_graded_notebooks():
+    assert "01_convolutions" in ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_notebook_is_exactly_what_generation_produces(assignment, fresh_release):
+    committed = sorted(p.relative_to(RELEASE_DIR) for p in (RELEASE_DIR / assignment).rglob("*")
+                       if ".ipynb_checkpoints" not in p.parts)
+    generated = sorted(p.relative_to(fresh_release) for p in (fresh_release / assignment).rglob("*"))
+    assert committed == generated, "run `python -m course_autograde.sync` and commit notebooks/"
+    for relative in generated:
+        if relative.suffix == ".ipynb":
+            assert comparable(RELEASE_DIR / relative) == comparable(fresh_release / relative), (
+                f"notebooks/{relative} is stale: run `python -m course_autograde.sync {assignment}`")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_student_notebook_has_no_outputs_solutions_or_hidden_tests(assignment):
+    nb = read_notebook(notebook_path(assignment, RELEASE_DIR))
+    text = json.dumps(nb)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
+        assert marker not in text
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    solution_answers = answer_sources(read_notebook(notebook_path(assignment)))
+    for exercise, source in answer_sources(nb).items():
+        assert "raise NotImplementedError()" in source
+        assert source != solution_answers[exercise]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_follows_the_course_conventions(assignment):
+    nb = read_notebook(notebook_path(assignment))
+    answers = answer_sources(nb)
+    checks = check_cells(nb)
+    assert import_sources(nb), "no code cell tagged 'imports'"
+    assert len(answers) >= 1
+    for exercise, source in answers.items():
+        assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
+        assert f"check_{exercise}" in checks, f"exercise {exercise} has no check cell"
+    for grade_id, (source, points) in checks.items():
+        assert points > 0, f"{grade_id} gives no points"
+        assert "### BEGIN HIDDEN TESTS" in source, f"{grade_id} has no hidden tests"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], "solution sources are kept without outputs"
+            assert "sys.path" not in cell.source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_answers_run_on_their_own(assignment):
+    namespace = solution_namespace(notebook_path(assignment))
+    for exercise in answer_sources(read_notebook(notebook_path(assignment))):
+        assert exercise in namespace, f"answer cell {exercise} does not define {exercise}"
+
+
+def test_a_broken_notebook_gets_a_clear_message(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    with pytest.raises(ValueError, match="not a valid notebook.*Revert Notebook to Checkpoint"):
+        read_notebook(broken)
+    with pytest.raises(FileNotFoundError):
+        read_notebook(tmp_path / "missing.ipynb")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_notebook_executes_top_to_bottom_in_fast_mode(assignment, report_time, tmp_path):
+    nb, seconds = execute_notebook(notebook_path(assignment), tmp_path / f"{assignment}.ipynb", fast=True)
+    report_time(f"{assignment}: solution notebook, fast mode", seconds)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    assert any(o.output_type in ("display_data", "execute_result") for c in nb.cells
+               if c.cell_type == "code" for o in c.outputs), "the notebook shows nothing"

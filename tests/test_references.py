@@ -1,0 +1,53 @@
+"""Reference vectors: produced by the solution code, and they still match it."""
+import numpy as np
+import pytest
+
+from course_autograde import make_references
+from course_utils import references
+
+ASSIGNMENTS = list(make_references.reference_modules())
+
+
+def test_round_trip_keeps_dtype_shape_and_exact_values(tmp_path, monkeypatch):
+    values = {"a": np.random.default_rng(0).normal(size=(2, 3)).astype(np.float32),
+              "n": np.arange(4, dtype=np.int64), "count": 15200, "name": "res2a_branch2a",
+              "nested": {"x": np.float64(0.1)}}
+    references.save("demo", values, tmp_path)
+    loaded = references.load("demo", tmp_path)
+    assert loaded["a"].dtype == np.float32 and np.array_equal(loaded["a"], values["a"])
+    assert loaded["n"].dtype == np.int64 and loaded["count"] == 15200 and loaded["name"] == "res2a_branch2a"
+    assert references.differences(values, loaded) == []
+    assert set(references.recorded_versions("demo", tmp_path)) >= {"tensorflow", "keras", "numpy"}
+
+
+def test_differences_are_reported_by_name():
+    stored = {"a": np.zeros(3), "b": 1, "c": np.zeros(2)}
+    fresh = {"a": np.array([0, 0, 1e-3]), "b": 2, "d": 0}
+    problems = references.differences(stored, fresh)
+    assert any(p.startswith("a: values differ") for p in problems)
+    assert "b: 1 != 2" in problems
+    assert any(p.startswith("c: only in stored") for p in problems)
+    assert any(p.startswith("d: only in fresh") for p in problems)
+
+
+def test_missing_reference_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make_references"):
+        references.load("nope", tmp_path)
+
+
+def test_every_graded_notebook_has_references():
+    assert ASSIGNMENTS, "no checks module declares ASSIGNMENT/build_references"
+    for name in ASSIGNMENTS:
+        assert references.path(name).exists(), f"run python -m course_autograde.make_references {name}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_references_regenerate_identically_from_the_solution(assignment):
+    assert make_references.check(assignment) == []
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_references_record_the_installed_library_versions(assignment):
+    recorded = references.recorded_versions(assignment)
+    current = references.versions()
+    assert (recorded["tensorflow"], recorded["keras"]) == (current["tensorflow"], current["keras"])
