@@ -101,3 +101,18 @@ def test_solution_notebook_executes_top_to_bottom_in_fast_mode(assignment, repor
     assert not errors
     assert any(o.output_type in ("display_data", "execute_result") for c in nb.cells
                if c.cell_type == "code" for o in c.outputs), "the notebook shows nothing"
+
+
+def test_regenerating_keeps_a_copy_of_a_students_work(tmp_path, monkeypatch, capsys):
+    from course_autograde import sync
+
+    monkeypatch.setattr(sync, "BACKUP_DIR", tmp_path / "backups")
+    mine, fresh = tmp_path / "mine", tmp_path / "fresh"
+    for folder, text in ((mine, '{"my": "answers"}'), (fresh, '{"new": "release"}')):
+        folder.mkdir()
+        (folder / "01_convolutions.ipynb").write_text(text)
+    (mine / "same.ipynb").write_text("{}")
+    (fresh / "same.ipynb").write_text("{}")
+    saved = sync.back_up_local_work(mine, fresh)
+    assert len(saved) == 1 and saved[0].read_text() == '{"my": "answers"}'
+    assert "kept a copy" in capsys.readouterr().out
