@@ -1,0 +1,262 @@
+"""Notebook 04 (ResNet-50): mistake catalogue, alternative answers, the shared model code, one nbgrader run."""
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course_autograde.notebook_code import (answer_sources, notebook_path, read_notebook, replace_answers,
+                                            solution_namespace)
+from course_utils.checks.core import CheckFailed
+
+ID = "04_resnet50"
+SOLUTION = answer_sources(read_notebook(notebook_path(ID)))["ResNet50"]
+
+
+def edit(*pairs: tuple[str, str]) -> str:
+    """The solution's answer with each (old, new) replaced; every old text must be present."""
+    source = SOLUTION
+    for old, new in pairs:
+        assert old in source, f"catalogue edit no longer applies: {old!r}"
+        source = source.replace(old, new, 1)
+    return source
+
+
+STAGE3_LOOP = ('    for block in ["b", "c", "d"]:\n'
+               '        X = identity_block(X, 3, [128, 128, 512], stage=3, block=block)')
+STAGE4_LOOP = 'for block in ["b", "c", "d", "e", "f"]:'
+
+# name -> (answer source, which check to run, words the message must contain)
+MISTAKES = {
+    "stage4_only_4_blocks": (edit((STAGE4_LOOP, 'for block in ["b", "c", "d"]:')), False,
+                             ["stage 4 has 4 blocks, expected 6 (a-f)"]),
+    "stage3_block_c_wrong_filters": (
+        edit((STAGE3_LOOP,
+              '    X = identity_block(X, 3, [128, 128, 512], stage=3, block="b")\n'
+              '    X = identity_block(X, 3, [128, 64, 512], stage=3, block="c")\n'
+              '    X = identity_block(X, 3, [128, 128, 512], stage=3, block="d")')), False,
+        ["stage 3, block c: expected 128 filters in res3c_branch2b, found 64", "[128, 128, 512]"]),
+    "stage2_stride_2": (edit(('stage=2, block="a", s=1)', 'stage=2, block="a")')), False,
+                        ["stage 2, block a: expected strides (1, 1) in res2a_branch2a, found (2, 2)", "s=1"]),
+    "stage4_stride_1": (edit(('stage=4, block="a", s=2)', 'stage=4, block="a", s=1)')), False,
+                        ["stage 4, block a: expected strides (2, 2) in res4a_branch2a, found (1, 1)"]),
+    "maxpool_missing": (edit(("    X = MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")), False,
+                        ["MaxPooling2D after bn_conv1/ReLU is missing"]),
+    "relu_missing_in_stem": (edit(("    X = ReLU()(X)\n", "")), False,
+                             ["ReLU after bn_conv1 is missing"]),
+    "zero_padding_missing": (edit(("X = ZeroPadding2D((3, 3))(X_input)", "X = X_input")), False,
+                             ["ZeroPadding2D before conv1 is missing"]),
+    "conv1_stride_1": (edit(('Conv2D(64, (7, 7), strides=(2, 2), name="conv1"',
+                             'Conv2D(64, (7, 7), strides=(1, 1), name="conv1"')), False,
+                       ["stage 1: expected strides (2, 2) in conv1, found (1, 1)"]),
+    "global_average_pooling": (edit(('X = AveragePooling2D((2, 2), name="avg_pool")(X)',
+                                     'X = keras.layers.GlobalAveragePooling2D(name="avg_pool")(X)')), False,
+                               ["avg_pool: expected AveragePooling2D (2, 2), found GlobalAveragePooling2D"]),
+    "flatten_missing": (edit(("    X = Flatten()(X)\n", "")), False, ["Flatten after avg_pool is missing"]),
+    "linear_head": (edit(('activation="softmax", ', '')), False,
+                    ["fc2: expected softmax activation, found linear"]),
+    "hard_coded_two_classes": (edit(('Dense(classes, activation="softmax", name="fc" + str(classes)',
+                                     'Dense(2, activation="softmax", name="fc2"')), True,
+                               ["classes=3", "fc3", "don't hard-code"]),
+    "duplicate_block_letters": (edit(('stage=2, block="c")', 'stage=2, block="b")')), False,
+                                ["raised ValueError", "its own letter"]),
+    "identity_filters_do_not_match": (
+        edit((STAGE3_LOOP, '    for block in ["b", "c", "d"]:\n'
+                           '        X = identity_block(X, 3, [128, 128, 256], stage=3, block=block)')), False,
+        ["raised ValueError", "same filters"]),
+}
+
+ALTERNATIVES = {
+    # explicit blocks, Activation('relu'), int sizes, axis=-1, keyword-style Input and Model, no initializers
+    "explicit_activation_relu": '''
+def ResNet50(input_shape=(64, 64, 3), classes=2):
+    inputs = keras.Input(shape=input_shape)
+    x = keras.layers.ZeroPadding2D(padding=3)(inputs)
+    x = keras.layers.Conv2D(filters=64, kernel_size=7, strides=2, name="conv1")(x)
+    x = keras.layers.BatchNormalization(axis=-1, name="bn_conv1")(x)
+    x = keras.layers.Activation("relu")(x)
+    x = keras.layers.MaxPooling2D(pool_size=3, strides=2)(x)
+    x = convolutional_block(x, 3, [64, 64, 256], 2, "a", s=1)
+    x = identity_block(x, 3, [64, 64, 256], 2, "b")
+    x = identity_block(x, 3, [64, 64, 256], 2, "c")
+    x = convolutional_block(x, 3, [128, 128, 512], 3, "a")
+    x = identity_block(x, 3, [128, 128, 512], 3, "b")
+    x = identity_block(x, 3, [128, 128, 512], 3, "c")
+    x = identity_block(x, 3, [128, 128, 512], 3, "d")
+    x = convolutional_block(x, 3, [256, 256, 1024], 4, "a")
+    x = identity_block(x, 3, [256, 256, 1024], 4, "b")
+    x = identity_block(x, 3, [256, 256, 1024], 4, "c")
+    x = identity_block(x, 3, [256, 256, 1024], 4, "d")
+    x = identity_block(x, 3, [256, 256, 1024], 4, "e")
+    x = identity_block(x, 3, [256, 256, 1024], 4, "f")
+    x = convolutional_block(x, 3, [512, 512, 2048], 5, "a")
+    x = identity_block(x, 3, [512, 512, 2048], 5, "b")
+    x = identity_block(x, 3, [512, 512, 2048], 5, "c")
+    x = keras.layers.AveragePooling2D(pool_size=2, name="avg_pool")(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(classes, activation="softmax", name=f"fc{classes}")(x)
+    return keras.Model(inputs=inputs, outputs=outputs, name="ResNet50")
+''',
+    # a table-driven loop over the stages, as models.resnet50 does
+    "loop_over_stages": '''
+def ResNet50(input_shape=(64, 64, 3), classes=2):
+    X_input = Input(input_shape)
+    X = ZeroPadding2D((3, 3))(X_input)
+    X = Conv2D(64, (7, 7), strides=(2, 2), name="conv1")(X)
+    X = BatchNormalization(axis=3, name="bn_conv1")(X)
+    X = ReLU()(X)
+    X = MaxPooling2D((3, 3), strides=(2, 2))(X)
+    stages = [(2, [64, 64, 256], 1, "abc"), (3, [128, 128, 512], 2, "abcd"),
+              (4, [256, 256, 1024], 2, "abcdef"), (5, [512, 512, 2048], 2, "abc")]
+    for stage, filters, stride, letters in stages:
+        X = convolutional_block(X, 3, filters, stage=stage, block=letters[0], s=stride)
+        for letter in letters[1:]:
+            X = identity_block(X, 3, filters, stage=stage, block=letter)
+    X = AveragePooling2D((2, 2), name="avg_pool")(X)
+    X = Flatten()(X)
+    X = Dense(classes, activation="softmax", name="fc" + str(classes))(X)
+    return Model(X_input, X, name="ResNet50")
+''',
+}
+
+STUB = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", SOLUTION, flags=re.S)
+
+
+def run_check(source: str, hidden: bool) -> None:
+    ns = solution_namespace(notebook_path(ID), {"ResNet50": source})
+    ns["checks"].check_resnet50(ns["ResNet50"], hidden=hidden)
+
+
+# --------------------------------------------------------------------------- in-process catalogue
+
+
+@pytest.mark.parametrize("name", list(MISTAKES))
+def test_mistake_is_caught_with_a_specific_message(name):
+    source, hidden, words = MISTAKES[name]
+    with pytest.raises(CheckFailed) as caught:
+        run_check(source, hidden)
+    message = str(caught.value)
+    for word in words:
+        assert word in message, f"{name}: {word!r} not in message:\n{message}"
+
+
+@pytest.mark.parametrize("name", list(ALTERNATIVES))
+def test_alternative_correct_build_passes(name):
+    run_check(ALTERNATIVES[name], hidden=False)
+    run_check(ALTERNATIVES[name], hidden=True)
+
+
+def test_untouched_stub_says_not_written_yet():
+    with pytest.raises(CheckFailed) as caught:
+        run_check(STUB, hidden=False)
+    assert "not written yet" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- shared model code
+
+
+def test_reference_matches_a_fresh_build_and_models_resnet50():
+    from course_utils import models, references
+    from course_utils.checks import resnet50 as checks
+
+    stored = references.load(ID)["cases"]
+    fresh = checks.build_references(solution_namespace(notebook_path(ID)))["cases"]
+    assert references.differences(stored, fresh) == []
+    library = checks.describe(models.resnet50((64, 64, 3), 2))
+    assert references.differences(stored["visible"], library) == []
+    assert 23.5e6 < library["params"] < 23.7e6
+    checks.compare(library, stored["visible"], (64, 64, 3), 2)  # raises on any difference
+
+
+def test_save_and_reload_give_identical_predictions(tmp_path, monkeypatch):
+    from course_utils import models
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
+    model = models.resnet50((64, 64, 3), 2)
+    path = models.save_model(model, "tiny_resnet50")
+    assert path.parent == tmp_path / "models" and path.suffix == ".keras"
+    reloaded = models.load_model("tiny_resnet50")
+    x = np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), reloaded.predict(x, verbose=0))
+    with pytest.raises(FileNotFoundError, match="save_model"):
+        models.load_model("no_such_model")
+
+
+def test_tf_data_pipeline_feeds_the_model_for_one_step():
+    from course_utils import data, models
+
+    ds = data.cats_vs_dogs_dataset("train", batch_size=8, limit=16, augment=models.augment_fn(seed=1))
+    images, labels = next(iter(ds))
+    assert tuple(images.shape) == (8, 64, 64, 3) and float(np.max(images)) <= 1.0
+    model = models.compile_model(models.resnet50((64, 64, 3), 2), "course", steps_per_epoch=1, epochs=1)
+    logs = model.fit(ds.take(1), epochs=1, verbose=0).history
+    assert np.isfinite(logs["loss"][0])
+
+
+def test_layer_table_uses_output_shape_and_counts_params():
+    from course_utils import models
+
+    model = models.resnet50((64, 64, 3), 2)
+    table = models.layer_table(model)
+    first = table[0]
+    assert first["type"] == "ZeroPadding2D" and first["output_shape"] == [70, 70, 3]
+    assert sum(row["params"] for row in table) == model.count_params()
+    stages = models.stage_summary(model)
+    assert [r["blocks"] for r in stages if r["stage"].startswith("stage ") and r["blocks"]] == \
+        ["abc", "abcd", "abcdef", "abc"]
+    assert stages[-1]["params"] == model.count_params()
+
+
+# --------------------------------------------------------------------------- one real nbgrader run
+
+
+@pytest.fixture(scope="module")
+def graded(report_time):
+    from course_autograde.course import GradingCourse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        course = GradingCourse(Path(tmp), [ID])
+        course.generate()
+        release = read_notebook(course.release_path(ID))
+        course.submit("solution", ID, notebook_path(ID))
+        course.submit("untouched", ID, course.release_path(ID))
+        course.submit("mistake", ID, replace_answers(release, {"ResNet50": MISTAKES["maxpool_missing"][0]}))
+        course.submit("hardcoded", ID, replace_answers(release,
+                                                        {"ResNet50": MISTAKES["hard_coded_two_classes"][0]}))
+        start = time.perf_counter()
+        course.autograde(ID)
+        report_time(f"{ID}: nbgrader autograde (4 students)", time.perf_counter() - start)
+        course.generate_feedback(ID)
+        yield course, course.scores(ID)
+
+
+@pytest.mark.nbgrader
+def test_nbgrader_scores(graded):
+    _, scores = graded
+    assert scores["solution"] == {"check_ResNet50": (10.0, 10.0)}
+    assert scores["untouched"] == {"check_ResNet50": (0.0, 10.0)}
+    assert scores["mistake"] == {"check_ResNet50": (0.0, 10.0)}
+    assert scores["hardcoded"] == {"check_ResNet50": (0.0, 10.0)}  # visible check passes, hidden fails
+
+
+@pytest.mark.nbgrader
+def test_nbgrader_feedback_names_the_mistake(graded):
+    course, _ = graded
+    texts = {s: course.feedback_path(s, ID).read_text() for s in
+             ("solution", "untouched", "mistake", "hardcoded")}
+    assert "MaxPooling2D after bn_conv1/ReLU is missing" in texts["mistake"]
+    assert "fc3" in texts["hardcoded"] and "hard-code" in texts["hardcoded"]
+    assert "not written yet" in texts["untouched"]
+
+
+@pytest.mark.nbgrader
+def test_solution_runs_top_to_bottom_without_errors(graded):
+    course, _ = graded
+    nb = read_notebook(course.root / "autograde" / "autograded" / "solution" / ID / f"{ID}.ipynb")
+    errors = [(i, o.get("ename")) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+              for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors == []
