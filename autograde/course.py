@@ -43,6 +43,7 @@ class GradingCourse:
         env = dict(os.environ)
         # nbgrader runs helper programs (alembic) and kernels found on PATH: use this environment's.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        env.pop("MPLBACKEND", None)  # feedback should show the figures (inline backend)
         if self.fast:
             env["COURSE_FAST"] = "1"
         result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root, env=env,

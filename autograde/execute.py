@@ -23,11 +23,15 @@ def execute_notebook(path: Path, output: Path | None = None, fast: bool = True,
     nb = read_notebook(path)
     previous = os.environ.get("COURSE_FAST")
     os.environ["COURSE_FAST"] = "1" if fast else "0"  # inherited by the kernel
+    # A headless backend set for the tests (MPLBACKEND=Agg) would hide every figure.
+    backend = os.environ.pop("MPLBACKEND", None)
     start = time.perf_counter()
     try:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
         if previous is None:
             os.environ.pop("COURSE_FAST", None)
         else:
