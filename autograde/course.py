@@ -74,6 +74,16 @@ class GradingCourse:
     def feedback_path(self, student: str, assignment: str) -> Path:
         return self.root / "autograde" / "feedback" / student / assignment / f"{assignment}.html"
 
+    def autograded_path(self, student: str, assignment: str) -> Path:
+        return self.root / "autograde" / "autograded" / student / assignment / f"{assignment}.ipynb"
+
+    def error_outputs(self, student: str, assignment: str) -> list[tuple[int, str]]:
+        """(cell index, error name) of every cell that raised when ``student``'s notebook was graded."""
+        nb = nbformat.read(self.autograded_path(student, assignment), as_version=4)
+        return [(index, output.get("ename", "")) for index, cell in enumerate(nb.cells)
+                if cell.cell_type == "code" for output in cell.get("outputs", [])
+                if output.get("output_type") == "error"]
+
     def submit(self, student: str, assignment: str, nb) -> Path:
         """Place notebook ``nb`` (a NotebookNode or a path) as ``student``'s submission."""
         target = self.submitted_path(student, assignment)

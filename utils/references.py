@@ -7,6 +7,7 @@ shape; floats are written with full precision so a reload is exact.
 """
 from __future__ import annotations
 
+import functools
 import json
 import platform
 from pathlib import Path
@@ -69,6 +70,12 @@ def load(name: str, directory: Path | None = None) -> dict:
             f"reference file {source} is missing: run `python -m course_autograde.make_references` "
             "from the repository root to produce it from the solution notebooks.")
     return _decode(json.loads(source.read_text())["values"])
+
+
+@functools.lru_cache(maxsize=None)
+def cached(name: str) -> dict:
+    """:func:`load`, read once per process (checks call it for every case)."""
+    return load(name)
 
 
 def recorded_versions(name: str, directory: Path | None = None) -> dict[str, str]:

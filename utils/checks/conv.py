@@ -153,14 +153,8 @@ def build_references(ns: dict) -> dict:
     return values
 
 
-_REFERENCES: dict | None = None
-
-
 def stored(exercise: str, part: str):
-    global _REFERENCES
-    if _REFERENCES is None:
-        _REFERENCES = references.load(ASSIGNMENT)
-    return _REFERENCES[exercise][part]
+    return references.cached(ASSIGNMENT)[exercise][part]
 
 
 def _part(hidden: bool) -> str:
@@ -168,10 +162,7 @@ def _part(hidden: bool) -> str:
 
 
 def _done(exercise: str, hidden: bool) -> None:
-    if hidden:
-        print(f"\u2714 {exercise}: hidden checks passed.")
-    else:
-        passed(exercise)
+    passed(exercise, hidden=hidden)
 
 
 # ----------------------------------------------------------------------------- exercise 1

@@ -38,8 +38,8 @@ def fail(what: str, expected: Any = None, found: Any = None, hint: str | None = 
     raise CheckFailed(what, expected, found, hint)
 
 
-def passed(exercise: str) -> None:
-    print(f"\u2714 {exercise}: all checks passed.")
+def passed(exercise: str, hidden: bool = False) -> None:
+    print(f"\u2714 {exercise}: {'hidden' if hidden else 'all'} checks passed.")
 
 
 def call_student(fn: Callable, *args, name: str | None = None, **kwargs):
