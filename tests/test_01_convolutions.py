@@ -13,11 +13,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, notebook_path, read_notebook, replace_answers,
-                                            solution_namespace)
+import grading
 from course_utils import references
 from course_utils.checks import conv as checks
-from course_utils.checks.core import CheckFailed
 
 ID = "01_convolutions"
 EXERCISES = ["conv_output_size", "conv2d_numpy", "conv_layer_cost", "max_pool_numpy", "DepthPool"]
@@ -26,12 +24,6 @@ POINTS = 2.0
 
 def src(text: str) -> str:
     return textwrap.dedent(text).strip("\n")
-
-
-def run_checks(exercise: str, namespace: dict) -> None:
-    check = getattr(checks, f"check_{exercise}")
-    check(namespace[exercise])
-    check(namespace[exercise], hidden=True)
 
 
 # ============================================================================ wrong answers
@@ -236,20 +228,6 @@ return tf.reduce_max(tf.reshape(inputs, (b, h, w, channels // self.pool_size, se
     },
 }
 
-MISTAKE_CASES = [pytest.param(exercise, name, source, words, id=f"{exercise}-{name}")
-                 for exercise, catalogue in MISTAKES.items() for name, (source, words) in catalogue.items()]
-
-
-@pytest.mark.parametrize("exercise,name,source,words", MISTAKE_CASES)
-def test_catalogued_mistake_is_caught_and_named(exercise, name, source, words):
-    namespace = solution_namespace(notebook_path(ID), {exercise: source})
-    with pytest.raises(CheckFailed) as failure:
-        run_checks(exercise, namespace)
-    message = str(failure.value)
-    for word in words:
-        assert word in message, f"{name}: {word!r} not in the message:{message}"
-    assert "hint:" in message
-
 
 # ============================================================================ other correct answers
 ALTERNATIVES = {
@@ -390,33 +368,7 @@ ALTERNATIVES = {
     },
 }
 
-ALTERNATIVE_CASES = [pytest.param(exercise, name, source, id=f"{exercise}-{name}")
-                     for exercise, catalogue in ALTERNATIVES.items() for name, source in catalogue.items()]
-
-
-@pytest.mark.parametrize("exercise,name,source", ALTERNATIVE_CASES)
-def test_other_correct_answers_pass(exercise, name, source):
-    run_checks(exercise, solution_namespace(notebook_path(ID), {exercise: source}))
-
-
-def test_solution_passes_every_check():
-    namespace = solution_namespace(notebook_path(ID))
-    for exercise in EXERCISES:
-        run_checks(exercise, namespace)
-
-
-def student_stubs() -> dict[str, str]:
-    return answer_sources(read_notebook(notebook_path(ID, root=RELEASE_DIR)))
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_untouched_exercise_says_not_written_yet(exercise):
-    stub = student_stubs()[exercise]
-    assert "raise NotImplementedError()" in stub
-    namespace = solution_namespace(notebook_path(ID), {exercise: stub})
-    with pytest.raises(CheckFailed) as failure:
-        run_checks(exercise, namespace)
-    assert "not written yet" in str(failure.value)
+globals().update(grading.exercises_catalogue_tests(ID, checks, MISTAKES, ALTERNATIVES))
 
 
 def test_catalogue_size():
@@ -490,16 +442,6 @@ def test_reference_costs_agree_with_keras_and_the_course_figures(stored):
             assert stored["conv_layer_cost"][part][name] == expected, name
 
 
-def test_check_cells_are_fast():
-    import time
-
-    namespace = solution_namespace(notebook_path(ID))
-    for exercise in EXERCISES:
-        start = time.perf_counter()
-        run_checks(exercise, namespace)
-        assert time.perf_counter() - start < 1.0, exercise
-
-
 # ============================================================================ one real nbgrader run
 STUDENT_MISTAKES = {
     "mistakes_a": {"conv_output_size": "forgot_plus_one", "conv2d_numpy": "kernel_flipped",
@@ -509,60 +451,5 @@ STUDENT_MISTAKES = {
 ALTERNATIVE_STUDENT = {"conv_output_size": "math_floor_ceil", "conv2d_numpy": "sliding_window_einsum",
                        "conv_layer_cost": "math_ceil_and_floats", "max_pool_numpy": "sliding_window_view",
                        "DepthPool": "max_pool_over_transposed_tensor"}
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    from course_autograde.course import GradingCourse
-
-    course = GradingCourse(tmp_path_factory.mktemp("course01"), [ID])
-    course.generate()
-    release = read_notebook(course.release_path(ID))
-    solution = answer_sources(read_notebook(notebook_path(ID)))
-    course.submit("solution", ID, replace_answers(release, solution))
-    course.submit("untouched", ID, release)
-    for student, mistakes in STUDENT_MISTAKES.items():
-        course.submit(student, ID, replace_answers(release, {**solution, **{
-            exercise: MISTAKES[exercise][name][0] for exercise, name in mistakes.items()}}))
-    course.submit("alternative", ID, replace_answers(release, {
-        exercise: ALTERNATIVES[exercise][name] for exercise, name in ALTERNATIVE_STUDENT.items()}))
-    course.autograde(ID)
-    course.generate_feedback(ID)
-    return course, course.scores(ID)
-
-
-def expected_scores(lost: set[str]) -> dict[str, tuple[float, float]]:
-    return {f"check_{exercise}": (0.0 if exercise in lost else POINTS, POINTS) for exercise in EXERCISES}
-
-
-def check_scores(scores: dict) -> dict:
-    return {name: value for name, value in scores.items() if name.startswith("check_")}
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_scores(graded):
-    _, scores = graded
-    assert check_scores(scores["solution"]) == expected_scores(set())
-    assert check_scores(scores["alternative"]) == expected_scores(set())
-    assert check_scores(scores["untouched"]) == expected_scores(set(EXERCISES))
-    for student, mistakes in STUDENT_MISTAKES.items():
-        assert check_scores(scores[student]) == expected_scores(set(mistakes)), student
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_feedback_names_the_mistakes(graded):
-    course, _ = graded
-    for student in ["solution", "untouched", "alternative", *STUDENT_MISTAKES]:
-        assert course.feedback_path(student, ID).exists(), student
-    assert "not written yet" in course.feedback_path("untouched", ID).read_text()
-    for student, mistakes in STUDENT_MISTAKES.items():
-        html = course.feedback_path(student, ID).read_text()
-        for exercise, name in mistakes.items():
-            words = MISTAKES[exercise][name][1][0]
-            assert words in html, f"{student}: feedback does not mention {words!r}"
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_solution_runs_without_errors(graded):
-    course = graded[0]
-    assert course.error_outputs("solution", ID) == []
+STUDENTS, HINTS = grading.class_from_catalogue(MISTAKES, ALTERNATIVES, STUDENT_MISTAKES, ALTERNATIVE_STUDENT)
+globals().update(grading.nbgrader_tests(ID, dict.fromkeys(EXERCISES, POINTS), STUDENTS, HINTS))

@@ -1,15 +1,7 @@
 """Notebook 02 (identity block): the mistake catalogue, other correct answers, and one real nbgrader run."""
 from __future__ import annotations
 
-import html
-import time
-
-import nbformat
-import pytest
-
-from course_autograde.notebook_code import (answer_sources, notebook_path, read_notebook, replace_answers,
-                                            solution_namespace)
-from course_utils.checks import CheckFailed
+import grading
 from course_utils.checks import identity_block as checks
 
 ID = "02_identity_block"
@@ -159,50 +151,9 @@ ALTERNATIVES = {
 }
 
 
-def namespace(source: str) -> dict:
-    return solution_namespace(notebook_path(ID), {EXERCISE: source})
+# --------------------------------------------------------------------------- the catalogue and the stub
 
-
-def run_checks(ns: dict, hidden: bool | None = None) -> None:
-    if hidden in (None, False):
-        checks.check_identity_block(ns[EXERCISE])
-    if hidden in (None, True):
-        checks.check_identity_block(ns[EXERCISE], hidden=True)
-
-
-@pytest.mark.parametrize("source, words, hidden", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
-def test_mistake_is_caught_with_a_specific_message(source, words, hidden):
-    with pytest.raises(CheckFailed) as caught:
-        run_checks(namespace(source), hidden=hidden)
-    assert words in str(caught.value), str(caught.value)
-
-
-def test_catalogue_is_large_enough():
-    assert len(MISTAKES) >= 10 and len(ALTERNATIVES) >= 3
-
-
-@pytest.mark.parametrize("name", list(ALTERNATIVES))
-def test_other_correct_answers_pass(name):
-    run_checks(namespace(ALTERNATIVES[name]))
-
-
-def test_solution_passes_and_visible_check_is_quick(report_time):
-    ns = solution_namespace(notebook_path(ID))
-    checks.check_identity_block(ns[EXERCISE])  # warm-up (first Keras calls)
-    start = time.perf_counter()
-    checks.check_identity_block(ns[EXERCISE])
-    seconds = time.perf_counter() - start
-    report_time("02 visible check (after warm-up)", seconds)
-    assert seconds < 2
-    checks.check_identity_block(ns[EXERCISE], hidden=True)
-
-
-def test_untouched_stub_says_not_written_yet():
-    release = read_notebook(notebook_path(ID, notebook_path(ID).parents[2] / "notebooks"))
-    stub = answer_sources(release)[EXERCISE]
-    assert "raise NotImplementedError()" in stub
-    with pytest.raises(CheckFailed, match="not written yet"):
-        run_checks(namespace(stub), hidden=False)
+globals().update(grading.catalogue_tests(ID, EXERCISE, checks.check_identity_block, MISTAKES, ALTERNATIVES))
 
 
 # --------------------------------------------------------------------------- one real nbgrader run
@@ -212,48 +163,6 @@ STUDENTS = {
     "mistake_relu": {EXERCISE: dict((m[0], m[1]) for m in MISTAKES)["relu_after_third_bn"]},
     "mistake_swap": {EXERCISE: dict((m[0], m[1]) for m in MISTAKES)["F2_F3_swapped"]},
 }
-HINTS = {"mistake_relu": "a ReLU follows bn1a_branch2c", "mistake_swap": "F2 and F3 swapped"}
+HINTS = {"mistake_relu": {EXERCISE: "a ReLU follows bn1a_branch2c"}, "mistake_swap": {EXERCISE: "F2 and F3 swapped"}}
 
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory, report_time):
-    from course_autograde.course import GradingCourse
-
-    course = GradingCourse(tmp_path_factory.mktemp("course02"), [ID])
-    course.generate()
-    release = read_notebook(course.release_path(ID))
-    course.submit("instructor", ID, notebook_path(ID))
-    course.submit("untouched", ID, release)
-    for student, answers in STUDENTS.items():
-        course.submit(student, ID, replace_answers(release, answers))
-    start = time.perf_counter()
-    course.autograde(ID)
-    report_time("02 nbgrader autograde (5 students)", time.perf_counter() - start)
-    course.generate_feedback(ID)
-    return course
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_scores(graded):
-    scores = graded.scores(ID)
-    check = f"check_{EXERCISE}"
-    assert scores["instructor"][check] == (10.0, 10.0)
-    assert scores["alternative"][check] == (10.0, 10.0)
-    assert scores["untouched"][check] == (0.0, 10.0)
-    assert scores["mistake_relu"][check] == (0.0, 10.0)
-    assert scores["mistake_swap"][check] == (0.0, 10.0)
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_feedback_names_the_mistake(graded):
-    for student in ["instructor", "untouched", *STUDENTS]:
-        assert graded.feedback_path(student, ID).exists(), student
-    for student, hint in HINTS.items():
-        text = html.unescape(graded.feedback_path(student, ID).read_text())
-        assert hint in text, student
-    assert "not written yet" in html.unescape(graded.feedback_path("untouched", ID).read_text())
-
-
-@pytest.mark.nbgrader
-def test_solution_runs_top_to_bottom_without_errors(graded):
-    assert graded.error_outputs("instructor", ID) == []
+globals().update(grading.nbgrader_tests(ID, {EXERCISE: 10.0}, STUDENTS, HINTS))

@@ -12,16 +12,14 @@
 from __future__ import annotations
 
 import textwrap
-import time
 
 import numpy as np
 import pytest
 
-from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, notebook_path, read_notebook, replace_answers,
-                                            solution_namespace)
+import grading
+from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook, solution_namespace
 from course_utils import references
 from course_utils.checks import resnet34 as checks
-from course_utils.checks.core import CheckFailed
 
 ID = "05_resnet34"
 EXERCISES = ["ResidualUnit", "build_resnet34"]
@@ -43,9 +41,7 @@ def edit(exercise: str, *changes: tuple[str, str]) -> str:
 
 
 def run_checks(exercise: str, namespace: dict) -> None:
-    check = getattr(checks, f"check_{exercise}")
-    check(namespace[exercise])
-    check(namespace[exercise], hidden=True)
+    grading.run_exercise_checks(checks, exercise, namespace)
 
 
 # ============================================================================ wrong answers
@@ -140,20 +136,6 @@ MISTAKES = {
                                     ["the Dense layer has 10 units, expected 2"]),
     },
 }
-
-MISTAKE_CASES = [pytest.param(exercise, name, source, words, id=f"{exercise}-{name}")
-                 for exercise, catalogue in MISTAKES.items() for name, (source, words) in catalogue.items()]
-
-
-@pytest.mark.parametrize("exercise,name,source,words", MISTAKE_CASES)
-def test_catalogued_mistake_is_caught_and_named(exercise, name, source, words):
-    namespace = solution_namespace(notebook_path(ID), {exercise: source})
-    with pytest.raises(CheckFailed) as failure:
-        run_checks(exercise, namespace)
-    message = str(failure.value)
-    for word in words:
-        assert word in message, f"{name}: {word!r} not in\n{message}"
-    assert "hint:" in message
 
 
 # ============================================================================ other correct answers
@@ -276,33 +258,7 @@ ALTERNATIVES = {
     },
 }
 
-ALTERNATIVE_CASES = [pytest.param(exercise, name, source, id=f"{exercise}-{name}")
-                     for exercise, catalogue in ALTERNATIVES.items() for name, source in catalogue.items()]
-
-
-@pytest.mark.parametrize("exercise,name,source", ALTERNATIVE_CASES)
-def test_other_correct_answers_pass(exercise, name, source):
-    run_checks(exercise, solution_namespace(notebook_path(ID), {exercise: source}))
-
-
-def test_solution_passes_every_check():
-    namespace = solution_namespace(notebook_path(ID))
-    for exercise in EXERCISES:
-        run_checks(exercise, namespace)
-
-
-def student_stubs() -> dict[str, str]:
-    return answer_sources(read_notebook(notebook_path(ID, root=RELEASE_DIR)))
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_untouched_exercise_says_not_written_yet(exercise):
-    stub = student_stubs()[exercise]
-    assert "raise NotImplementedError()" in stub
-    namespace = solution_namespace(notebook_path(ID), {exercise: stub})
-    with pytest.raises(CheckFailed) as failure:
-        run_checks(exercise, namespace)
-    assert "not written yet" in str(failure.value)
+globals().update(grading.exercises_catalogue_tests(ID, checks, MISTAKES, ALTERNATIVES))
 
 
 def test_model_check_does_not_depend_on_the_students_unit():
@@ -317,14 +273,6 @@ def test_model_check_does_not_depend_on_the_students_unit():
 def test_catalogue_size():
     assert len(MISTAKES["ResidualUnit"]) >= 8 and len(MISTAKES["build_resnet34"]) >= 6
     assert all(len(ALTERNATIVES[exercise]) >= 2 for exercise in EXERCISES)
-
-
-def test_check_cells_are_fast():
-    namespace = solution_namespace(notebook_path(ID))
-    for exercise in EXERCISES:
-        start = time.process_time()  # CPU time: wall time depends on what else runs on the shared machine
-        run_checks(exercise, namespace)
-        assert time.process_time() - start < 10.0, exercise
 
 
 # ============================================================================ references
@@ -392,60 +340,5 @@ STUDENT_MISTAKES = {
 }
 ALTERNATIVE_STUDENT = {"ResidualUnit": "sequential_paths_built_in_build",
                        "build_resnet34": "sequential_previous_filters"}
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    from course_autograde.course import GradingCourse
-
-    course = GradingCourse(tmp_path_factory.mktemp("course05"), [ID])
-    course.generate()
-    release = read_notebook(course.release_path(ID))
-    course.submit("solution", ID, replace_answers(release, SOLUTION))
-    course.submit("untouched", ID, release)
-    for student, mistakes in STUDENT_MISTAKES.items():
-        course.submit(student, ID, replace_answers(release, {  # right answers except the mistakes
-            **SOLUTION, **{exercise: MISTAKES[exercise][name][0] for exercise, name in mistakes.items()}}))
-    course.submit("alternative", ID, replace_answers(release, {
-        exercise: ALTERNATIVES[exercise][name] for exercise, name in ALTERNATIVE_STUDENT.items()}))
-    course.autograde(ID)
-    course.generate_feedback(ID)
-    return course, course.scores(ID)
-
-
-def expected_scores(lost: set[str]) -> dict[str, tuple[float, float]]:
-    return {f"check_{exercise}": (0.0 if exercise in lost else POINTS[exercise], POINTS[exercise])
-            for exercise in EXERCISES}
-
-
-def check_scores(scores: dict) -> dict:
-    return {name: value for name, value in scores.items() if name.startswith("check_")}
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_scores(graded):
-    _, scores = graded
-    assert check_scores(scores["solution"]) == expected_scores(set())
-    assert check_scores(scores["alternative"]) == expected_scores(set())
-    assert check_scores(scores["untouched"]) == expected_scores(set(EXERCISES))
-    for student, mistakes in STUDENT_MISTAKES.items():
-        assert check_scores(scores[student]) == expected_scores(set(mistakes)), student
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_feedback_names_the_mistakes(graded):
-    course, _ = graded
-    for student in ["solution", "untouched", "alternative", *STUDENT_MISTAKES]:
-        assert course.feedback_path(student, ID).exists(), student
-    assert "not written yet" in course.feedback_path("untouched", ID).read_text()
-    for student, mistakes in STUDENT_MISTAKES.items():
-        html = course.feedback_path(student, ID).read_text()
-        for exercise, name in mistakes.items():
-            words = MISTAKES[exercise][name][1][0]
-            assert words in html, f"{student}: feedback does not mention {words!r}"
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_solution_runs_without_errors(graded):
-    course = graded[0]
-    assert course.error_outputs("solution", ID) == []
+STUDENTS, HINTS = grading.class_from_catalogue(MISTAKES, ALTERNATIVES, STUDENT_MISTAKES, ALTERNATIVE_STUDENT)
+globals().update(grading.nbgrader_tests(ID, POINTS, STUDENTS, HINTS))

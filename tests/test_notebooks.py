@@ -1,12 +1,10 @@
 """The committed notebooks: student versions in sync, conventions kept, solutions run top to bottom."""
 import json
-import time
 
-import nbformat
 import pytest
 
 from course_autograde.execute import execute_notebook
-from course_autograde.notebook_code import (RELEASE_DIR, SOLUTIONS_DIR, answer_sources, check_cells,
+from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, check_cells,
                                             import_sources, notebook_path, read_notebook,
                                             solution_namespace)
 from course_autograde.sync import assignments, generate_release

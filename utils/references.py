@@ -78,6 +78,11 @@ def cached(name: str) -> dict:
     return load(name)
 
 
+def stored(name: str, exercise: str, part: str):
+    """The cached references of one exercise's ``"visible"`` or ``"hidden"`` cases."""
+    return cached(name)[exercise][part]
+
+
 def recorded_versions(name: str, directory: Path | None = None) -> dict[str, str]:
     return json.loads(path(name, directory).read_text())["versions"]
 

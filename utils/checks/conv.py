@@ -12,6 +12,7 @@ outputs are produced from the solution notebook by :func:`build_references`.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
@@ -19,7 +20,7 @@ import re
 import numpy as np
 
 from .. import references
-from .core import CheckFailed, call_student, describe_call, diagnose, fail, matches, passed, short
+from .core import CheckFailed, call_student, describe_call, diagnose, fail, matches, part_name, passed, short
 
 ASSIGNMENT = "01_convolutions"
 
@@ -153,16 +154,7 @@ def build_references(ns: dict) -> dict:
     return values
 
 
-def stored(exercise: str, part: str):
-    return references.cached(ASSIGNMENT)[exercise][part]
-
-
-def _part(hidden: bool) -> str:
-    return "hidden" if hidden else "visible"
-
-
-def _done(exercise: str, hidden: bool) -> None:
-    passed(exercise, hidden=hidden)
+stored = functools.partial(references.stored, ASSIGNMENT)
 
 
 # ----------------------------------------------------------------------------- exercise 1
@@ -207,7 +199,7 @@ OUTPUT_SIZE_MISTAKES = {
 
 
 def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
-    part = _part(hidden)
+    part = part_name(hidden)
     cases = OUTPUT_SIZE_CASES[part]
     expected = [int(v) for v in stored("conv_output_size", part)]
     found = [call_student(conv_output_size, *case, name="conv_output_size") for case in cases]
@@ -246,7 +238,7 @@ def check_conv_output_size(conv_output_size, hidden: bool = False) -> None:
                  expected="ValueError", found=f"it returned {result!r}",
                  hint="only 'valid' and 'same' are allowed: end with `raise ValueError(f\"unknown padding "
                       "{padding!r}\")` instead of treating every other string as one of them.")
-    _done("conv_output_size", hidden)
+    passed("conv_output_size", hidden=hidden)
 
 
 def _single_case_hint(case, value):
@@ -374,7 +366,7 @@ def _conv_shape_hint(found_shape, images, kernels, stride, padding, expected_sha
 
 
 def check_conv2d_numpy(conv2d_numpy, hidden: bool = False) -> None:
-    part = _part(hidden)
+    part = part_name(hidden)
     expected_outputs = stored("conv2d_numpy", part)
     for name, case in CONV_CASES[part].items():
         images, kernels, stride, padding = conv_inputs(case)
@@ -399,7 +391,7 @@ def check_conv2d_numpy(conv2d_numpy, hidden: bool = False) -> None:
                  expected=round(float(expected[index]), 5), found=round(float(found[index]), 5),
                  hint=hint or "each output value is sum(window * kernel) over kh, kw and C_in, for a window "
                               "starting at (i * stride, j * stride) of the zero-padded image.")
-    _done("conv2d_numpy", hidden)
+    passed("conv2d_numpy", hidden=hidden)
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -430,7 +422,7 @@ def pool_variant(images, window, stride, reduce="max", ceil_mode=False, initial=
 
 
 def check_max_pool_numpy(max_pool_numpy, hidden: bool = False) -> None:
-    part = _part(hidden)
+    part = part_name(hidden)
     expected_outputs = stored("max_pool_numpy", part)
     for name, case in POOL_CASES[part].items():
         _, _, pool_size, stride = case
@@ -483,7 +475,7 @@ def check_max_pool_numpy(max_pool_numpy, hidden: bool = False) -> None:
             fail(f"{what}: wrong values at index {index}", expected=round(float(expected[index]), 5),
                  found=round(float(found[index]), 5),
                  hint=hint or "output[n, i, j, c] is the max of images[n, i*s:i*s+p, j*s:j*s+p, c].")
-    _done("max_pool_numpy", hidden)
+    passed("max_pool_numpy", hidden=hidden)
 
 
 def _safe(produce):
@@ -512,7 +504,7 @@ def depth_variant(x, pool_size, kind):
 def check_DepthPool(DepthPool, hidden: bool = False) -> None:  # noqa: N802 (named after the class)
     import keras
 
-    part = _part(hidden)
+    part = part_name(hidden)
     if not (isinstance(DepthPool, type) and issubclass(DepthPool, keras.layers.Layer)):
         fail("DepthPool should be a Keras layer class", expected="class DepthPool(keras.layers.Layer)",
              found=short(DepthPool), hint="subclass keras.layers.Layer.")
@@ -561,7 +553,7 @@ def check_DepthPool(DepthPool, hidden: bool = False) -> None:  # noqa: N802 (nam
     bad_shape, bad_pool = DEPTH_BAD[part]
     _expect_depth_value_error(DepthPool, bad_shape, bad_pool)
     _check_depth_config(DepthPool, 3 if not hidden else 5)
-    _done("DepthPool", hidden)
+    passed("DepthPool", hidden=hidden)
 
 
 def error_text(error: Exception, limit: int = 300) -> str:
@@ -674,7 +666,7 @@ COST_MISTAKES = {
 
 
 def check_conv_layer_cost(conv_layer_cost, hidden: bool = False) -> None:
-    part = _part(hidden)
+    part = part_name(hidden)
     expected_all = stored("conv_layer_cost", part)
     for name, kwargs in COST_CASES[part].items():
         found = call_student(conv_layer_cost, name="conv_layer_cost", **kwargs)
@@ -699,7 +691,7 @@ def check_conv_layer_cost(conv_layer_cost, hidden: bool = False) -> None:
                 fail(f"{call}[{key!r}]", expected=f"{int(expected[key]):,}",
                      found=f"{value:,}" if isinstance(value, numbers.Number) else short(value),
                      hint=hint or _cost_hint(key))
-    _done("conv_layer_cost", hidden)
+    passed("conv_layer_cost", hidden=hidden)
 
 
 def _cost_hint(key):

@@ -38,6 +38,11 @@ def fail(what: str, expected: Any = None, found: Any = None, hint: str | None = 
     raise CheckFailed(what, expected, found, hint)
 
 
+def part_name(hidden: bool) -> str:
+    """The key of a check's case set in the references: ``"hidden"`` or ``"visible"``."""
+    return "hidden" if hidden else "visible"
+
+
 def passed(exercise: str, hidden: bool = False) -> None:
     print(f"\u2714 {exercise}: {'hidden' if hidden else 'all'} checks passed.")
 

@@ -25,6 +25,7 @@ notebook through :func:`build_references`.
 """
 from __future__ import annotations
 
+import functools
 import contextlib
 import tempfile
 import warnings
@@ -33,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import references
-from .core import CheckFailed, call_student, diagnose, fail, matches, passed, short
+from .core import CheckFailed, call_student, diagnose, fail, matches, part_name, passed, short
 
 ASSIGNMENT = "05_resnet34"
 
@@ -236,16 +237,7 @@ def _model_counts(model) -> dict:
             "output_shape": [int(d) for d in model.outputs[0].shape[1:]]}
 
 
-def stored(exercise: str, part: str):
-    return references.cached(ASSIGNMENT)[exercise][part]
-
-
-def _part(hidden: bool) -> str:
-    return "hidden" if hidden else "visible"
-
-
-def _done(exercise: str, hidden: bool) -> None:
-    passed(exercise, hidden=hidden)
+stored = functools.partial(references.stored, ASSIGNMENT)
 
 
 def _first_line(error: Exception) -> str:
@@ -494,7 +486,7 @@ def _check_save_load(unit_class, case: dict) -> None:
 def check_ResidualUnit(ResidualUnit, hidden: bool = False) -> None:  # noqa: N802,N803 (named after the class)
     import keras
 
-    part = _part(hidden)
+    part = part_name(hidden)
     if not (isinstance(ResidualUnit, type) and issubclass(ResidualUnit, keras.layers.Layer)):
         fail("ResidualUnit should be a Keras layer class", expected="class ResidualUnit(keras.layers.Layer)",
              found=short(ResidualUnit), hint="subclass keras.layers.Layer.")
@@ -503,7 +495,7 @@ def check_ResidualUnit(ResidualUnit, hidden: bool = False) -> None:  # noqa: N80
         _check_unit_case(ResidualUnit, case, expected[name])
     _check_config(ResidualUnit, CONFIG_CASES[part])
     _check_save_load(ResidualUnit, SAVE_CASES[part])
-    _done("ResidualUnit", hidden)
+    passed("ResidualUnit", hidden=hidden)
 
 
 # ----------------------------------------------------------------------------- exercise 2: the stand-in unit
@@ -755,11 +747,11 @@ def check_build_resnet34(build_resnet34, hidden: bool = False) -> None:
     if not callable(build_resnet34):
         fail("build_resnet34 should be a function", expected="def build_resnet34(input_shape, classes)",
              found=short(build_resnet34))
-    part = _part(hidden)
+    part = part_name(hidden)
     expected = stored("build_resnet34", part)
     for name, kwargs in MODEL_CASES[part].items():
         _check_model_case(build_resnet34, name, kwargs, expected[name])
-    _done("build_resnet34", hidden)
+    passed("build_resnet34", hidden=hidden)
 
 
 __all__ = ["check_ResidualUnit", "check_build_resnet34", "CheckFailed", "unit_variant", "set_known_weights",
