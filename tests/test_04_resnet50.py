@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import re
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from course_autograde.notebook_code import (answer_sources, notebook_path, read_notebook, replace_answers,
-                                            solution_namespace)
+import grading
+from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook, solution_namespace
 from course_utils.checks.core import CheckFailed
 
 ID = "04_resnet50"
@@ -186,6 +183,55 @@ def test_save_and_reload_give_identical_predictions(tmp_path, monkeypatch):
         models.load_model("no_such_model")
 
 
+def test_prepare_for_training_gives_each_layer_its_own_start_and_identity_blocks():
+    import keras
+
+    from course_utils import models
+    from course_utils.blocks import identity_block
+
+    model = models.resnet50((64, 64, 3), 2)
+    kernel = lambda name: keras.ops.convert_to_numpy(model.get_layer(name).kernel)  # noqa: E731
+    assert np.array_equal(kernel("res2b_branch2a"), kernel("res2c_branch2a"))  # the classic seed=0 start
+    before = [layer.get_config() for layer in model.layers]
+    models.prepare_for_training(model, seed=3)
+    assert [layer.get_config()["name"] for layer in model.layers] == [c["name"] for c in before]
+    assert not np.array_equal(kernel("res2b_branch2a"), kernel("res2c_branch2a"))
+    fan_in = 3 * 3 * 64
+    assert abs(kernel("res2b_branch2b").std() - np.sqrt(2 / fan_in)) < 0.1 * np.sqrt(2 / fan_in)  # He scale
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            assert layer.momentum == 0.9
+            gamma = keras.ops.convert_to_numpy(layer.gamma)
+            assert np.all(gamma == 0) == layer.name.endswith("_branch2c"), layer.name
+
+    # with gamma = 0 at the end of its main path, an identity block starts as the identity
+    inputs = keras.Input((8, 8, 16))
+    block = keras.Model(inputs, identity_block(inputs, 3, [4, 4, 16], stage=9, block="a"))
+    models.prepare_for_training(block)
+    x = np.random.default_rng(0).random((2, 8, 8, 16), dtype=np.float32)  # >= 0, like a ReLU output
+    np.testing.assert_allclose(block.predict(x, verbose=0), x, atol=1e-6)
+
+
+def test_flip_averaging_scores_a_photo_and_its_mirror_image():
+    import keras
+    import tensorflow as tf
+
+    from course_utils import models
+
+    # a "model" that only looks at the left half of the image: flips change its answer
+    inputs = keras.Input((4, 4, 1))
+    left = keras.layers.Lambda(lambda x: keras.ops.mean(x[:, :, :2, :], axis=(1, 2, 3)))(inputs)
+    outputs = keras.layers.Lambda(lambda m: keras.ops.stack([1 - m, m], axis=1))(left)
+    model = keras.Model(inputs, outputs)
+    image = np.zeros((1, 4, 4, 1), np.float32)
+    image[0, :, :2] = 1.0  # bright left half
+    ds = tf.data.Dataset.from_tensor_slices((image, np.array([1]))).batch(1)
+    _, _, plain = models.predict(model, ds)
+    _, _, averaged = models.predict(model, ds, flip_average=True)
+    np.testing.assert_allclose(plain, [[0.0, 1.0]])
+    np.testing.assert_allclose(averaged, [[0.5, 0.5]])
+
+
 def test_tf_data_pipeline_feeds_the_model_for_one_step():
     from course_utils import data, models
 
@@ -214,46 +260,9 @@ def test_layer_table_uses_output_shape_and_counts_params():
 # --------------------------------------------------------------------------- one real nbgrader run
 
 
-@pytest.fixture(scope="module")
-def graded(report_time):
-    from course_autograde.course import GradingCourse
+STUDENTS = {"mistake": {"ResNet50": MISTAKES["maxpool_missing"][0]},
+            "hardcoded": {"ResNet50": MISTAKES["hard_coded_two_classes"][0]}}  # passes the visible check only
+HINTS = {"mistake": {"ResNet50": "MaxPooling2D after bn_conv1/ReLU is missing"},
+         "hardcoded": {"ResNet50": ("fc3", "hard-code")}}
 
-    with tempfile.TemporaryDirectory() as tmp:
-        course = GradingCourse(Path(tmp), [ID])
-        course.generate()
-        release = read_notebook(course.release_path(ID))
-        course.submit("solution", ID, notebook_path(ID))
-        course.submit("untouched", ID, course.release_path(ID))
-        course.submit("mistake", ID, replace_answers(release, {"ResNet50": MISTAKES["maxpool_missing"][0]}))
-        course.submit("hardcoded", ID, replace_answers(release,
-                                                        {"ResNet50": MISTAKES["hard_coded_two_classes"][0]}))
-        start = time.perf_counter()
-        course.autograde(ID)
-        report_time(f"{ID}: nbgrader autograde (4 students)", time.perf_counter() - start)
-        course.generate_feedback(ID)
-        yield course, course.scores(ID)
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_scores(graded):
-    _, scores = graded
-    assert scores["solution"] == {"check_ResNet50": (10.0, 10.0)}
-    assert scores["untouched"] == {"check_ResNet50": (0.0, 10.0)}
-    assert scores["mistake"] == {"check_ResNet50": (0.0, 10.0)}
-    assert scores["hardcoded"] == {"check_ResNet50": (0.0, 10.0)}  # visible check passes, hidden fails
-
-
-@pytest.mark.nbgrader
-def test_nbgrader_feedback_names_the_mistake(graded):
-    course, _ = graded
-    texts = {s: course.feedback_path(s, ID).read_text() for s in
-             ("solution", "untouched", "mistake", "hardcoded")}
-    assert "MaxPooling2D after bn_conv1/ReLU is missing" in texts["mistake"]
-    assert "fc3" in texts["hardcoded"] and "hard-code" in texts["hardcoded"]
-    assert "not written yet" in texts["untouched"]
-
-
-@pytest.mark.nbgrader
-def test_solution_runs_top_to_bottom_without_errors(graded):
-    course = graded[0]
-    assert course.error_outputs("solution", ID) == []
+globals().update(grading.nbgrader_tests(ID, {"ResNet50": 10.0}, STUDENTS, HINTS))
