@@ -4,7 +4,7 @@
   :mod:`course_utils.blocks`) for small images, e.g. 64x64 cats and dogs;
 * :func:`layer_table` describes a model layer by layer (type, output shape,
   parameters, the settings that matter), for checks and stage tables;
-* the recipe: :func:`augmentation`, :func:`learning_rate_schedule`,
+* the recipe: :func:`prepare_for_training`, :func:`augmentation`, :func:`learning_rate_schedule`,
   :func:`make_optimizer`, :func:`training_callbacks`, :func:`train`,
   :func:`evaluate`, :func:`predict`, and :func:`save_model` /
   :func:`load_model` to and from :func:`course_utils.settings.models_dir`.
