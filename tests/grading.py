@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from course_autograde.notebook_code import (answer_sources, notebook_path, read_notebook, replace_answers,
-                                            solution_namespace)
+from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, notebook_path, read_notebook,
+                                            replace_answers, solution_namespace)
 from course_utils.checks import CheckFailed
 
 
@@ -143,7 +143,7 @@ def catalogue_tests(assignment: str, exercise: str, check, mistakes: list[tuple]
         check(ns[exercise], hidden=True)
 
     def test_untouched_stub_says_not_written_yet():
-        release = read_notebook(notebook_path(assignment, notebook_path(assignment).parents[2] / "notebooks"))
+        release = read_notebook(notebook_path(assignment, root=RELEASE_DIR))
         stub = answer_sources(release)[exercise]
         assert "raise NotImplementedError()" in stub
         with pytest.raises(CheckFailed, match="not written yet"):
@@ -213,7 +213,7 @@ def exercises_catalogue_tests(assignment: str, checks_module, mistakes: dict, al
 
     @pytest.mark.parametrize("exercise", exercises)
     def test_untouched_exercise_says_not_written_yet(exercise):
-        release = read_notebook(notebook_path(assignment, notebook_path(assignment).parents[2] / "notebooks"))
+        release = read_notebook(notebook_path(assignment, root=RELEASE_DIR))
         stub = answer_sources(release)[exercise]
         assert "raise NotImplementedError()" in stub
         with pytest.raises(CheckFailed) as failure:

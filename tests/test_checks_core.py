@@ -55,3 +55,14 @@ def test_diagnose_returns_the_first_matching_mistake_and_skips_broken_probes():
 def test_not_callable_answer():
     with pytest.raises(CheckFailed, match="not a function"):
         core.call_student(42, name="conv_output_size")
+
+
+def test_to_numpy_fails_clearly_on_something_that_is_not_an_array():
+    from course_utils.checks.core import to_numpy
+
+    np.testing.assert_array_equal(to_numpy([[1, 2]], "rows", dtype=np.float64), np.array([[1.0, 2.0]]))
+    with pytest.raises(CheckFailed) as caught:
+        to_numpy([[1, 2], [3]], "the output of conv2d_numpy", dtype=np.float64, hint="return the output array")
+    message = str(caught.value)
+    assert "the output of conv2d_numpy could not be turned into an array" in message
+    assert "hint:     return the output array" in message

@@ -20,7 +20,7 @@ import re
 import numpy as np
 
 from .. import references
-from .core import CheckFailed, call_student, describe_call, diagnose, fail, matches, part_name, passed, short
+from .core import CheckFailed, call_student, describe_call, diagnose, fail, matches, part_name, passed, short, to_numpy
 
 ASSIGNMENT = "01_convolutions"
 
@@ -372,11 +372,8 @@ def check_conv2d_numpy(conv2d_numpy, hidden: bool = False) -> None:
         images, kernels, stride, padding = conv_inputs(case)
         found = call_student(conv2d_numpy, images.copy(), kernels.copy(), stride=stride, padding=padding,
                              name="conv2d_numpy")
-        try:
-            found = np.asarray(found, dtype=np.float64)
-        except Exception:
-            fail(f"conv2d_numpy returned something that is not an array ({type(found).__name__})",
-                 expected="a NumPy array", found=short(found), hint="return the output array (did you forget return?)")
+        found = to_numpy(found, "the output of conv2d_numpy", dtype=np.float64,
+                         hint="return the output array (did you forget return?)")
         expected = expected_outputs[name]
         what = (f"conv2d_numpy(images of shape {images.shape}, kernels of shape {kernels.shape}, "
                 f"stride={stride}, padding={padding!r})")
@@ -428,11 +425,7 @@ def check_max_pool_numpy(max_pool_numpy, hidden: bool = False) -> None:
         _, _, pool_size, stride = case
         images = pool_input(name, case)
         found = call_student(_call_pool, max_pool_numpy, images.copy(), pool_size, stride, name="max_pool_numpy")
-        try:
-            found = np.asarray(found, dtype=np.float64)
-        except Exception:
-            fail(f"max_pool_numpy returned something that is not an array ({type(found).__name__})",
-                 expected="a NumPy array", found=short(found), hint="return the pooled array.")
+        found = to_numpy(found, "the output of max_pool_numpy", dtype=np.float64, hint="return the pooled array.")
         expected = expected_outputs[name]
         s = pool_size if stride is None else stride
         what = f"max_pool_numpy(images of shape {images.shape}, pool_size={pool_size}" + (

@@ -79,13 +79,13 @@ def short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def to_numpy(value: Any, what: str) -> np.ndarray:
+def to_numpy(value: Any, what: str, dtype=None, hint: str | None = None) -> np.ndarray:
     """Convert a tensor or array-like to NumPy, failing clearly on anything else."""
     try:
-        return np.asarray(value)
-    except Exception:  # e.g. a symbolic KerasTensor
+        return np.asarray(value, dtype=dtype)
+    except Exception:  # e.g. a symbolic KerasTensor, a list of ragged rows
         fail(f"{what} could not be turned into an array", expected="a NumPy array or a tensor",
-             found=type(value).__name__)
+             found=short(value), hint=hint)
 
 
 def expect_equal(what: str, found: Any, expected: Any, hint: str | None = None) -> None:
