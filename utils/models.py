@@ -33,7 +33,6 @@ RECIPES = {
     # The original exercise: Adam at a constant 1e-3, no augmentation, last epoch kept.
     "tutorial": {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "augment": False,
                  "schedule": False, "keep_best": False, "prepare": False},
-    # This course: augmentation, AdamW with a warm-up then cosine decay, best epoch on validation kept.
     # This course: a careful start (see prepare_for_training), augmentation, batches of 16 (twice the
     # updates per epoch), AdamW with a warm-up then cosine decay, best epoch on validation kept.
     "course": {"optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
@@ -337,6 +336,9 @@ def _with_length(dataset):
 def train(model, train_ds, val_ds=None, epochs: int = 15, recipe: str = "course", steps_per_epoch=None,
           verbose: int = 1, csv_log=None):
     """Compile ``model`` with ``recipe`` and fit it; returns the Keras ``History``.
+
+    For the course recipe, call :func:`prepare_for_training` on a fresh model first
+    (``RECIPES[recipe]["prepare"]`` says whether a recipe expects it).
 
     ``train_ds`` must already carry the recipe's augmentation (see
     :func:`augment_fn`): augmenting in the pipeline keeps it out of the saved
