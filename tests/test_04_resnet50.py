@@ -232,6 +232,50 @@ def test_flip_averaging_scores_a_photo_and_its_mirror_image():
     np.testing.assert_allclose(averaged, [[0.5, 0.5]])
 
 
+def test_recalibrate_batchnorm_measures_the_photos_and_leaves_the_weights_alone():
+    import keras
+    import tensorflow as tf
+
+    from course_utils import models
+
+    inputs = keras.Input((4, 4, 2))
+    inner = keras.Sequential([keras.Input((4, 4, 2)), keras.layers.BatchNormalization(name="inner_bn")])
+    model = keras.Model(inputs, inner(keras.layers.BatchNormalization(momentum=0.9, name="outer_bn")(inputs)))
+    bns = models.batchnorm_layers(model)
+    assert [layer.name for layer in bns] == ["outer_bn", "inner_bn"]  # nested models are searched too
+    weights = [w.copy() for w in model.get_weights()]
+    # channel 0 has mean 3 and variance 4, channel 1 mean -1 and variance 0.25
+    rng = np.random.default_rng(0)
+    photos = np.stack([rng.normal(3, 2, (256, 4, 4)), rng.normal(-1, 0.5, (256, 4, 4))], -1).astype(np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((photos, np.zeros(256))).batch(8)
+    models.recalibrate_batchnorm(model, ds, momentum=0.9)
+    outer = model.get_layer("outer_bn")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(outer.moving_mean), [3, -1], atol=0.15)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(outer.moving_variance), [4, 0.25], rtol=0.25)
+    inner_mean = keras.ops.convert_to_numpy(bns[1].moving_mean)
+    assert np.all(np.abs(inner_mean) < 0.15)  # it sees the outer layer's normalised output
+    assert [layer.momentum for layer in bns] == [0.9, 0.99]  # each layer's own setting is back
+    trainable = [w for w, v in zip(model.get_weights(), model.weights) if v.trainable]
+    original = [w for w, v in zip(weights, model.weights) if v.trainable]
+    for now, before in zip(trainable, original):
+        np.testing.assert_array_equal(now, before)
+
+
+def test_recipe_settings_accept_a_name_or_a_variant():
+    from benchmarks import accuracy
+    from course_utils import models
+
+    assert models.recipe_settings("course") is models.RECIPES["course"]
+    variant = accuracy.variant("course", accuracy.parse_overrides(["learning_rate=2e-3", "augment=false"]))
+    assert variant["learning_rate"] == 2e-3 and variant["augment"] is False
+    assert models.RECIPES["course"]["learning_rate"] == 1e-3  # the recipe itself is untouched
+    assert float(models.make_optimizer(variant, 10, 1).learning_rate.numpy()) < 2e-3  # warm-up starts low
+    with pytest.raises(ValueError, match="unknown recipe 'fancy'"):
+        models.recipe_settings("fancy")
+    with pytest.raises(SystemExit, match="no setting 'learnig_rate'"):
+        accuracy.variant("course", {"learnig_rate": 1.0})
+
+
 def test_tf_data_pipeline_feeds_the_model_for_one_step():
     from course_utils import data, models
 
