@@ -7,7 +7,8 @@ validation, then report accuracy on the 1,000 test photos.
 * ``tutorial``: Adam at a constant 1e-3, batches of 32, no augmentation, the last epoch kept;
 * ``course``: He-normal start with zero-gamma residual branches
   (:func:`course_utils.models.prepare_for_training`), flips/zooms/shifts, batches of 16,
-  AdamW with warm-up + cosine decay, the best validation epoch kept
+  AdamW with warm-up + cosine decay, the best validation epoch kept, then BatchNorm
+  statistics re-measured on the un-augmented training photos
   (see :data:`course_utils.models.RECIPES`).
 
 Goal: the course recipe reaches >= 85% test accuracy within 15 epochs.
