@@ -396,6 +396,8 @@ def train(model, train_ds, val_ds=None, epochs: int = 15, recipe: str | dict = "
     :func:`augment_fn`): augmenting in the pipeline keeps it out of the saved
     model. With ``keep_best`` the weights of the best validation epoch are
     restored at the end (``history.best_epoch`` says which, counted from 1).
+    The course recipe then calls :func:`recalibrate_batchnorm` with the
+    un-augmented training photos (``RECIPES[recipe]["recalibrate_bn"]``).
     """
     train_ds, val_ds = _with_length(train_ds), _with_length(val_ds)
     steps = steps_per_epoch or _count_batches(train_ds)
