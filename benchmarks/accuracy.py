@@ -83,7 +83,7 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
     train_ds, val_ds, test_ds, plain_ds = datasets(spec, limit=limit)
     model = models.resnet50((64, 64, 3), 2)
     if spec["prepare"]:
-        models.prepare_for_training(model, bn_momentum=spec.get("bn_momentum", 0.9))
+        models.prepare_for_training(model, bn_momentum=spec["bn_momentum"])
     per_epoch = []
 
     class TestAccuracy(keras.callbacks.Callback):

@@ -282,7 +282,7 @@ def recalibrate_batchnorm(model, dataset, momentum: float = 0.99):
     """Re-estimate the BatchNorm moving means and variances of ``model`` on ``dataset``; returns the model.
 
     Only the statistics change, never the weights. During training they are a moving
-    average over the last few dozen batches, each from slightly different weights and
+    average over the last dozen or so batches (momentum 0.9), each from slightly different weights and
     (with augmentation) slightly different photos. One pass over the un-augmented
     training photos with the final weights gives statistics that match the photos the
     model will see ("precise BatchNorm", Wu & Johnson, 2021).
