@@ -100,7 +100,8 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
                   f"val {logs.get('val_accuracy'):.3f}, test {accuracy:.3f}", flush=True)
 
     start = time.perf_counter()
-    steps = models._count_batches(train_ds)
+    train_ds, val_ds = models.with_length(train_ds), models.with_length(val_ds)
+    steps = models.count_batches(train_ds)
     models.compile_model(model, spec, steps, epochs)
     callbacks = models.training_callbacks(spec["keep_best"])
     callbacks.insert(0, TestAccuracy())

@@ -200,14 +200,15 @@ def test_prepare_for_training_gives_each_layer_its_own_start_and_identity_blocks
     assert abs(kernel("res2b_branch2b").std() - np.sqrt(2 / fan_in)) < 0.1 * np.sqrt(2 / fan_in)  # He scale
     for layer in model.layers:
         if type(layer).__name__ == "BatchNormalization":
-            assert layer.momentum == 0.9
+            assert layer.momentum == models.RECIPES["course"]["bn_momentum"], layer.name
             gamma = keras.ops.convert_to_numpy(layer.gamma)
             assert np.all(gamma == 0) == layer.name.endswith("_branch2c"), layer.name
 
     # with gamma = 0 at the end of its main path, an identity block starts as the identity
     inputs = keras.Input((8, 8, 16))
     block = keras.Model(inputs, identity_block(inputs, 3, [4, 4, 16], stage=9, block="a"))
-    models.prepare_for_training(block)
+    models.prepare_for_training(block, bn_momentum=0.97)
+    assert {layer.momentum for layer in models.batchnorm_layers(block)} == {0.97}
     x = np.random.default_rng(0).random((2, 8, 8, 16), dtype=np.float32)  # >= 0, like a ReLU output
     np.testing.assert_allclose(block.predict(x, verbose=0), x, atol=1e-6)
 
@@ -274,6 +275,20 @@ def test_recipe_settings_accept_a_name_or_a_variant():
         models.recipe_settings("fancy")
     with pytest.raises(SystemExit, match="no setting 'learnig_rate'"):
         accuracy.variant("course", {"learnig_rate": 1.0})
+
+
+def test_accuracy_benchmark_runs_end_to_end_on_a_small_subset(tmp_path, capsys):
+    import json
+
+    from benchmarks import accuracy
+
+    out = tmp_path / "accuracy.json"
+    [result] = accuracy.main(["--recipes", "course", "--epochs", "1", "--limit", "32", "--json", str(out)])
+    assert json.loads(out.read_text()) == [result]
+    assert 0 <= result["test_accuracy"] <= 1 and result["before_batchnorm_recalibration"] is not None
+    assert [e["epoch"] for e in result["per_epoch"]] == [1]
+    printed = capsys.readouterr().out
+    assert "course recipe:" in printed and "the 85% goal" in printed
 
 
 def test_tf_data_pipeline_feeds_the_model_for_one_step():
