@@ -93,18 +93,22 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
         def on_epoch_end(self, epoch, logs=None):
             seconds = time.perf_counter() - self.start
             accuracy = models.evaluate(self.model, test_ds)["accuracy"]
+            logs = logs or {}
+            averaged = logs.get("averaged_val_accuracy")
             per_epoch.append({"epoch": epoch + 1, "seconds": round(seconds, 1), "test_accuracy": accuracy,
-                              "val_accuracy": (logs or {}).get("val_accuracy"),
-                              "train_accuracy": (logs or {}).get("accuracy")})
+                              "val_accuracy": logs.get("val_accuracy"), "train_accuracy": logs.get("accuracy"),
+                              **({"averaged_val_accuracy": averaged} if averaged is not None else {})})
             print(f"[{recipe}] epoch {epoch + 1}/{epochs}: {seconds:.0f} s, train {logs.get('accuracy'):.3f}, "
-                  f"val {logs.get('val_accuracy'):.3f}, test {accuracy:.3f}", flush=True)
+                  f"val {logs.get('val_accuracy'):.3f}"
+                  + (f" (averaged weights {averaged:.3f})" if averaged is not None else "")
+                  + f", test {accuracy:.3f}", flush=True)
 
     start = time.perf_counter()
     train_ds, val_ds = models.with_length(train_ds), models.with_length(val_ds)
     steps = models.count_batches(train_ds)
     models.compile_model(model, spec, steps, epochs)
-    callbacks = models.training_callbacks(spec["keep_best"])
-    callbacks.insert(0, TestAccuracy())
+    # TestAccuracy last, so it can report what keep_best logs
+    callbacks = models.training_callbacks(spec["keep_best"], validation=val_ds) + [TestAccuracy()]
     model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
     before_recalibration = None
     if plain_ds is not None:

@@ -262,6 +262,44 @@ def test_recalibrate_batchnorm_measures_the_photos_and_leaves_the_weights_alone(
         np.testing.assert_array_equal(now, before)
 
 
+def test_keep_best_keeps_the_averaged_weights_when_the_optimizer_averages():
+    import keras
+    import tensorflow as tf
+
+    from course_utils import models
+
+    keras.utils.set_random_seed(0)
+    x = np.random.default_rng(0).random((64, 8), dtype=np.float32)
+    y = (x.sum(axis=1) > 4).astype("int32")
+    val = tf.data.Dataset.from_tensor_slices((x[:32], y[:32])).batch(8)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    variant = dict(models.RECIPES["course"], ema_momentum=0.9)
+    model.compile(optimizer=models.make_optimizer(variant, steps_per_epoch=8, epochs=3),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    weights = lambda: [v.numpy() for v in model.trainable_variables]  # noqa: E731
+    seen, after = [], []
+
+    class Before(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((weights(), [a.numpy() for a in model.optimizer._model_variables_moving_average]))
+
+    class After(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            after.append(weights())
+
+    keep = models.keep_best(validation=val)
+    history = model.fit(x, y, batch_size=8, epochs=3, validation_data=val, verbose=0,
+                        callbacks=[Before(), keep, After()])
+    assert keep.best == max(history.history["averaged_val_accuracy"])
+    for (raw, _), later in zip(seen, after):  # scoring the average leaves training on the raw weights
+        for r, w in zip(raw, later):
+            np.testing.assert_array_equal(r, w)
+    raw, averaged = seen[keep.best_epoch]
+    for final, a in zip(weights(), averaged):
+        np.testing.assert_allclose(final, a)
+    assert not all(np.allclose(final, r) for final, r in zip(weights(), raw))
+
+
 def test_recipe_settings_accept_a_name_or_a_variant():
     from benchmarks import accuracy
     from course_utils import models

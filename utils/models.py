@@ -33,13 +33,13 @@ RECIPES = {
     # The original exercise: Adam at a constant 1e-3, no augmentation, last epoch kept.
     "tutorial": {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "augment": False,
                  "schedule": False, "keep_best": False, "prepare": False,
-                 "recalibrate_bn": False},
+                 "recalibrate_bn": False, "ema_momentum": None},
     # This course: a careful start (see prepare_for_training), augmentation, batches of 16 (twice the
     # updates per epoch), AdamW with a warm-up then cosine decay, best epoch on validation kept, then
     # BatchNorm statistics re-measured on the un-augmented training photos (recalibrate_batchnorm).
     "course": {"optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
                "batch_size": 16, "augment": True, "schedule": True, "keep_best": True, "prepare": True,
-               "bn_momentum": 0.9, "recalibrate_bn": True},
+               "bn_momentum": 0.9, "recalibrate_bn": True, "ema_momentum": None},
 }
 
 
@@ -324,9 +324,11 @@ def make_optimizer(recipe: str | dict = "course", steps_per_epoch: int = 1, epoc
         rate = learning_rate_schedule(steps_per_epoch, epochs, spec["learning_rate"], spec["warmup_epochs"])
     else:
         rate = spec["learning_rate"]
+    # a moving average of the weights, copied into the model when fit() ends (see keep_best)
+    averaging = dict(use_ema=True, ema_momentum=spec["ema_momentum"]) if spec.get("ema_momentum") else {}
     if spec["optimizer"] == "adamw":
-        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=spec["weight_decay"])
-    return keras.optimizers.Adam(learning_rate=rate)
+        return keras.optimizers.AdamW(learning_rate=rate, weight_decay=spec["weight_decay"], **averaging)
+    return keras.optimizers.Adam(learning_rate=rate, **averaging)
 
 
 def compile_model(model, recipe: str | dict = "course", steps_per_epoch: int = 1, epochs: int = 1):
@@ -338,8 +340,13 @@ def compile_model(model, recipe: str | dict = "course", steps_per_epoch: int = 1
     return model
 
 
-def keep_best(monitor: str = "val_accuracy"):
-    """A callback remembering the weights of the epoch with the best ``monitor``; restored at the end."""
+def keep_best(monitor: str = "val_accuracy", validation=None):
+    """A callback remembering the weights of the epoch with the best ``monitor``; restored at the end.
+
+    If the optimizer keeps a moving average of the weights (``ema_momentum`` in a recipe),
+    those averaged weights are the ones kept: each epoch the callback scores them on
+    ``validation`` (logged as ``averaged_<monitor>``) instead of the raw weights.
+    """
     import keras
 
     class KeepBest(keras.callbacks.Callback):
@@ -347,11 +354,25 @@ def keep_best(monitor: str = "val_accuracy"):
             super().__init__()
             self.monitor, self.best, self.best_epoch, self.weights = monitor, -math.inf, None, None
 
+        def _averaged(self, logs):
+            """Score and return the optimizer's averaged weights, leaving the model as it was."""
+            raw = self.model.get_weights()
+            self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
+            scores = self.model.evaluate(validation, verbose=0, return_dict=True)
+            logs[f"averaged_{self.monitor}"] = scores[self.monitor.removeprefix("val_")]
+            averaged = self.model.get_weights()
+            self.model.set_weights(raw)
+            return logs[f"averaged_{self.monitor}"], averaged
+
         def on_epoch_end(self, epoch, logs=None):
-            value = (logs or {}).get(self.monitor)
+            logs = logs if logs is not None else {}
+            if getattr(self.model.optimizer, "use_ema", False) and validation is not None:
+                value, weights = self._averaged(logs)
+            else:
+                value, weights = logs.get(self.monitor), None
             if value is not None and value > self.best:
                 self.best, self.best_epoch = value, epoch
-                self.weights = self.model.get_weights()
+                self.weights = weights if weights is not None else self.model.get_weights()
 
         def on_train_end(self, logs=None):
             if self.weights is not None:
@@ -360,11 +381,11 @@ def keep_best(monitor: str = "val_accuracy"):
     return KeepBest()
 
 
-def training_callbacks(best: bool = True, csv_log: str | Path | None = None) -> list:
-    """Keep the best epoch's weights (in memory) and optionally log each epoch to a CSV file."""
+def training_callbacks(best: bool = True, csv_log: str | Path | None = None, validation=None) -> list:
+    """Keep the best epoch's weights (in memory; see :func:`keep_best`) and optionally log each epoch to a CSV file."""
     import keras
 
-    callbacks = [keep_best()] if best else []
+    callbacks = [keep_best(validation=validation)] if best else []
     if csv_log:
         callbacks.append(keras.callbacks.CSVLogger(str(csv_log)))
     return callbacks
@@ -406,7 +427,7 @@ def train(model, train_ds, val_ds=None, epochs: int = 15, recipe: str | dict = "
     train_ds, val_ds = with_length(train_ds), with_length(val_ds)
     steps = steps_per_epoch or count_batches(train_ds)
     compile_model(model, recipe, steps, epochs)
-    callbacks = training_callbacks(recipe_settings(recipe)["keep_best"] and val_ds is not None, csv_log)
+    callbacks = training_callbacks(recipe_settings(recipe)["keep_best"] and val_ds is not None, csv_log, val_ds)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
                         callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
     best = [c for c in callbacks if hasattr(c, "best_epoch")]
