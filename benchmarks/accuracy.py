@@ -109,7 +109,8 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
     models.compile_model(model, spec, steps, epochs)
     # TestAccuracy last, so it can report what keep_best logs
     callbacks = models.training_callbacks(spec["keep_best"], validation=val_ds) + [TestAccuracy()]
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+              shuffle=False)  # the pipeline shuffles
     before_recalibration = None
     if plain_ds is not None:
         before_recalibration = models.evaluate(model, test_ds)["accuracy"]
