@@ -142,6 +142,24 @@ def test_make_image_dataset_matches_read_image_and_labels():
         assert np.abs(image - data.read_image(path, (40, 30))).mean() < 0.02
 
 
+def test_crop_takes_a_new_random_crop_of_the_full_size_photo_each_time(tmp_path):
+    # a horizontal ramp from 0 to 255 over 100 columns: a crop's left-to-right span tells its width
+    ramp = np.repeat(np.linspace(0, 255, 100)[None, :, None], 100, axis=0).repeat(3, axis=2)
+    path = tmp_path / "ramp.png"
+    Image.fromarray(ramp.astype(np.uint8)).save(path)
+    whole = next(iter(data.make_image_dataset([path], [0], image_size=(16, 16), batch_size=1)))[0].numpy()[0]
+    full = next(iter(data.make_image_dataset([path], [0], image_size=(16, 16), batch_size=1, crop=1.0)))[0]
+    np.testing.assert_allclose(full.numpy()[0], whole, atol=1e-5)  # crop=1 keeps the whole photo
+    ds = data.make_image_dataset([path], [0], image_size=(16, 16), batch_size=1, crop=0.5)
+    crops = [x.numpy()[0, :, :, 0] for _ in range(12) for x, _ in ds]
+    spans = [c[:, -1].mean() - c[:, 0].mean() for c in crops]
+    whole_span = whole[:, -1, 0].mean() - whole[:, 0, 0].mean()
+    assert all(0.4 * whole_span < s < 1.05 * whole_span for s in spans), spans
+    assert len({round(c[:, 0].mean(), 3) for c in crops}) > 3, "every pass should crop a different place"
+    with pytest.raises(ValueError, match="smallest fraction of each side"):
+        data.make_image_dataset([path], [0], crop=1.5)
+
+
 @needs_data
 def test_dataset_shuffle_is_seeded_and_augment_applied():
     kwargs = dict(limit=16, image_size=(8, 8), batch_size=16)
