@@ -35,9 +35,10 @@ def datasets(spec: dict, limit: int | None = None):
     from course_utils import data, models
 
     batch_size = spec["batch_size"]
-    augment = models.augment_fn() if spec["augment"] else None
+    augment = models.augment_fn(recipe=spec) if spec["augment"] else None
     common = dict(batch_size=batch_size, limit=limit, validation_fraction=0.1, seed=42)
-    train = data.cats_vs_dogs_dataset("train", subset="training", augment=augment, **common)
+    crop = spec["crop"] if spec["augment"] else None  # random crops of the full-size photos
+    train = data.cats_vs_dogs_dataset("train", subset="training", augment=augment, crop=crop, **common)
     val = data.cats_vs_dogs_dataset("train", subset="validation", shuffle=False, **common)
     test = data.cats_vs_dogs_dataset("test", batch_size=batch_size, shuffle=False,
                                      limit=None if limit is None else max(64, limit // 4))
@@ -104,13 +105,7 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
                   + f", test {accuracy:.3f}", flush=True)
 
     start = time.perf_counter()
-    train_ds, val_ds = models.with_length(train_ds), models.with_length(val_ds)
-    steps = models.count_batches(train_ds)
-    models.compile_model(model, spec, steps, epochs)
-    # TestAccuracy last, so it can report what keep_best logs
-    callbacks = models.training_callbacks(spec["keep_best"], validation=val_ds) + [TestAccuracy()]
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
-              shuffle=False)  # the pipeline shuffles
+    history = models.train(model, train_ds, val_ds, epochs, spec, verbose=verbose, callbacks=[TestAccuracy()])
     before_recalibration = None
     if plain_ds is not None:
         before_recalibration = models.evaluate(model, test_ds)["accuracy"]
@@ -120,9 +115,8 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
     flipped = models.evaluate(model, test_ds, flip_average=True)["accuracy"]
     if limit is None and not overrides:
         models.save_model(model, f"benchmark_{recipe}_{epochs}_epochs")
-    best = next((c.best_epoch for c in callbacks if hasattr(c, "best_epoch")), None)
     return {"recipe": recipe, "overrides": overrides or {}, "epochs": epochs, "test_accuracy": final, "flip_averaged": flipped,
-            "kept_epoch": (best + 1) if best is not None else epochs,
+            "kept_epoch": history.best_epoch,
             "before_batchnorm_recalibration": before_recalibration, "minutes": round(minutes, 1),
             "per_epoch": per_epoch}
 

@@ -14,6 +14,7 @@ Keras is imported inside the functions, so importing this module is quick.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +34,16 @@ RECIPES = {
     # The original exercise: Adam at a constant 1e-3, no augmentation, last epoch kept.
     "tutorial": {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "augment": False,
                  "schedule": False, "keep_best": False, "prepare": False,
-                 "recalibrate_bn": False, "ema_momentum": None},
+                 "zoom": 0.0, "shift": 0.0, "crop": None, "recalibrate_bn": False, "ema_momentum": None},
     # This course: a careful start (see prepare_for_training), augmentation, batches of 16 (twice the
     # updates per epoch), AdamW with a warm-up then cosine decay, best epoch on validation kept, then
     # BatchNorm statistics re-measured on the un-augmented training photos (recalibrate_batchnorm).
+    # zoom and shift are RandomZoom / RandomTranslation fractions; crop (None = off) takes random crops of
+    # the full-size photos in the data pipeline instead (see data.make_image_dataset).
     "course": {"optimizer": "adamw", "learning_rate": 1e-3, "weight_decay": 0.05, "warmup_epochs": 1,
-               "batch_size": 16, "augment": True, "schedule": True, "keep_best": True, "prepare": True,
-               "bn_momentum": 0.9, "recalibrate_bn": True, "ema_momentum": None},
+               "batch_size": 16, "augment": True, "zoom": 0.1, "shift": 0.1, "crop": None, "schedule": True,
+               "keep_best": True, "prepare": True, "bn_momentum": 0.9, "recalibrate_bn": True,
+               "ema_momentum": None},
 }
 
 
@@ -199,21 +203,23 @@ def stage_summary(model) -> list[dict]:
 # --------------------------------------------------------------------------- the training recipe
 
 
-def augmentation(seed: int | None = None):
-    """Random left-right flips, zooms and shifts, applied to training batches only."""
+def augmentation(seed: int | None = None, recipe: str | dict = "course"):
+    """Random left-right flips, zooms and shifts (sizes from ``recipe``), applied to training batches only."""
     import keras
     from keras import layers
 
-    return keras.Sequential([
-        layers.RandomFlip("horizontal", seed=seed),
-        layers.RandomZoom(0.1, fill_mode="reflect", seed=seed),
-        layers.RandomTranslation(0.1, 0.1, fill_mode="reflect", seed=seed),
-    ], name="augmentation")
+    spec = recipe_settings(recipe)
+    steps = [layers.RandomFlip("horizontal", seed=seed)]
+    if spec["zoom"]:
+        steps.append(layers.RandomZoom(spec["zoom"], fill_mode="reflect", seed=seed))
+    if spec["shift"]:
+        steps.append(layers.RandomTranslation(spec["shift"], spec["shift"], fill_mode="reflect", seed=seed))
+    return keras.Sequential(steps, name="augmentation")
 
 
-def augment_fn(seed: int | None = None):
+def augment_fn(seed: int | None = None, recipe: str | dict = "course"):
     """A function on image batches for ``cats_vs_dogs_dataset(augment=...)``."""
-    layers = augmentation(seed)
+    layers = augmentation(seed, recipe)
 
     def augment(images):
         return layers(images, training=True)
@@ -354,22 +360,22 @@ def keep_best(monitor: str = "val_accuracy", validation=None):
             super().__init__()
             self.monitor, self.best, self.best_epoch, self.weights = monitor, -math.inf, None, None
 
-        def _averaged(self, logs):
-            """Score and return the optimizer's averaged weights, leaving the model as it was."""
+        def _averaged(self):
+            """The optimizer's averaged weights and their validation score; the model is left as it was."""
             raw = self.model.get_weights()
             self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
             scores = self.model.evaluate(validation, verbose=0, return_dict=True)
-            logs[f"averaged_{self.monitor}"] = scores[self.monitor.removeprefix("val_")]
             averaged = self.model.get_weights()
             self.model.set_weights(raw)
-            return logs[f"averaged_{self.monitor}"], averaged
+            return averaged, scores[self.monitor.removeprefix("val_")]
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs if logs is not None else {}
             if getattr(self.model.optimizer, "use_ema", False) and validation is not None:
-                value, weights = self._averaged(logs)
+                weights, logs[f"averaged_{self.monitor}"] = self._averaged()
+                value = logs[f"averaged_{self.monitor}"]
             else:
-                value, weights = logs.get(self.monitor), None
+                weights, value = None, logs.get(self.monitor)
             if value is not None and value > self.best:
                 self.best, self.best_epoch = value, epoch
                 self.weights = weights if weights is not None else self.model.get_weights()
@@ -411,7 +417,7 @@ def with_length(dataset):
 
 
 def train(model, train_ds, val_ds=None, epochs: int = 15, recipe: str | dict = "course", steps_per_epoch=None,
-          verbose: int = 1, csv_log=None):
+          verbose: int = 1, csv_log=None, callbacks: Sequence = ()):
     """Compile ``model`` with ``recipe`` and fit it; returns the Keras ``History``.
 
     For the course recipe, call :func:`prepare_for_training` on a fresh model first
@@ -421,16 +427,18 @@ def train(model, train_ds, val_ds=None, epochs: int = 15, recipe: str | dict = "
     :func:`augment_fn`): augmenting in the pipeline keeps it out of the saved
     model. With ``keep_best`` the weights of the best validation epoch are
     restored at the end (``history.best_epoch`` says which, counted from 1).
+    ``callbacks`` run after the recipe's own, so they see what those log.
     The course recipe then calls :func:`recalibrate_batchnorm` with the
-    un-augmented training photos (``RECIPES[recipe]["recalibrate_bn"]``).
+    un-augmented training photos (``RECIPES[recipe]["recalibrate_bn"]``): a
+    step of its own, so that its effect can be measured.
     """
     train_ds, val_ds = with_length(train_ds), with_length(val_ds)
     steps = steps_per_epoch or count_batches(train_ds)
     compile_model(model, recipe, steps, epochs)
-    callbacks = training_callbacks(recipe_settings(recipe)["keep_best"] and val_ds is not None, csv_log, val_ds)
+    own = training_callbacks(recipe_settings(recipe)["keep_best"] and val_ds is not None, csv_log, val_ds)
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                        callbacks=callbacks, verbose=verbose, shuffle=False)  # the pipeline shuffles
-    best = [c for c in callbacks if hasattr(c, "best_epoch")]
+                        callbacks=own + list(callbacks), verbose=verbose, shuffle=False)  # the pipeline shuffles
+    best = [c for c in own if hasattr(c, "best_epoch")]
     history.best_epoch = (best[0].best_epoch + 1) if best and best[0].best_epoch is not None else epochs
     return history
 
