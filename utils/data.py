@@ -329,10 +329,12 @@ def make_image_dataset(paths: Sequence, labels: Sequence[int], image_size=(64, 6
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         return (image if crop else resize(image)), label
 
-    def random_crop(image, label):
-        side = tf.random.uniform([], crop, 1.0)
+    def random_crop(example, seed_pair):
+        image, label = example
+        side_seed, place_seed = tf.unstack(tf.random.split(seed_pair, 2))
+        side = tf.random.stateless_uniform([], side_seed, crop, 1.0)
         size = tf.maximum(1, tf.cast(tf.cast(tf.shape(image)[:2], tf.float32) * side, tf.int32))
-        return resize(tf.image.random_crop(image, tf.concat([size, [3]], axis=0))), label
+        return resize(tf.image.stateless_random_crop(image, tf.concat([size, [3]], axis=0), place_seed)), label
 
     ds = tf.data.Dataset.from_tensor_slices(
         ([str(paths[i]) for i in keep], labels[keep].astype(np.int32)))
@@ -343,7 +345,10 @@ def make_image_dataset(paths: Sequence, labels: Sequence[int], image_size=(64, 6
     if shuffle:
         ds = ds.shuffle(len(keep), seed=seed, reshuffle_each_iteration=True)
     if crop:
-        ds = ds.map(random_crop, num_parallel_calls=autotune)
+        # seeds from a dataset that draws new ones every pass: with a global seed set, a plain
+        # tf.random op in map() would repeat the same sequence each epoch
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(random_crop, num_parallel_calls=autotune)
     ds = ds.batch(batch_size)
     if augment is not None:
         ds = ds.map(lambda x, y: (augment(x), y), num_parallel_calls=autotune)
