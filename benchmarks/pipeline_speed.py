@@ -2,8 +2,9 @@
 
 Same model (the course ResNet-50), same batch size. The pipeline is
 ``course_utils.data.cats_vs_dogs_dataset`` as the notebook uses it (decode,
-resize, cache, shuffle, batch, prefetch), with and without the training
-augmentation; its cache is filled before timing. Goal: pipeline / arrays >= 0.95.
+resize, cache, shuffle, batch, prefetch), with and without the course
+recipe's augmentation (random crops of the full-size photos, flips); its cache
+is filled before timing. Goal: pipeline / arrays >= 0.95.
 
     python -m benchmarks.pipeline_speed [--steps 8] [--reps 3]
 """
@@ -39,7 +40,7 @@ def main(argv=None) -> dict[str, float]:
     x, y = data.load_cats_vs_dogs("train", limit=args.limit)
     plain = data.cats_vs_dogs_dataset("train", batch_size=args.batch_size, limit=args.limit)
     augmented = data.cats_vs_dogs_dataset("train", batch_size=args.batch_size, limit=args.limit,
-                                          augment=models.augment_fn(seed=0))
+                                          **models.pipeline_augmentation(seed=0))
     for ds in (plain, augmented):  # fill the in-memory caches: later epochs never touch the files
         for _ in ds:
             pass

@@ -336,12 +336,28 @@ def test_accuracy_benchmark_runs_end_to_end_on_a_small_subset(tmp_path, capsys):
 def test_tf_data_pipeline_feeds_the_model_for_one_step():
     from course_utils import data, models
 
-    ds = data.cats_vs_dogs_dataset("train", batch_size=8, limit=16, augment=models.augment_fn(seed=1))
+    ds = data.cats_vs_dogs_dataset("train", batch_size=8, limit=16, **models.pipeline_augmentation(seed=1))
     images, labels = next(iter(ds))
     assert tuple(images.shape) == (8, 64, 64, 3) and float(np.max(images)) <= 1.0
     model = models.compile_model(models.resnet50((64, 64, 3), 2), "course", steps_per_epoch=1, epochs=1)
     logs = model.fit(models.with_length(ds.take(1)), epochs=1, verbose=0, shuffle=False).history
     assert np.isfinite(logs["loss"][0])
+
+
+def test_pipeline_augmentation_follows_the_recipe():
+    from course_utils import models
+
+    course = models.pipeline_augmentation("course", seed=0)
+    assert course["crop"] == models.RECIPES["course"]["crop"] and callable(course["augment"])
+    assert models.pipeline_augmentation("tutorial") == {"augment": None, "crop": None}
+    kinds = lambda spec: [type(layer).__name__ for layer in models.augmentation(0, spec).layers]
+    assert kinds(dict(models.RECIPES["course"], zoom=0, shift=0)) == ["RandomFlip"]
+    assert kinds(dict(models.RECIPES["course"], zoom=0.1, shift=0.1)) == \
+        ["RandomFlip", "RandomZoom", "RandomTranslation"]
+    images = np.random.default_rng(0).random((4, 64, 64, 3)).astype("float32")
+    flipped = np.asarray(course["augment"](images))
+    # flips only: every output image is its input or its mirror image
+    assert all(np.allclose(f, x) or np.allclose(f, x[:, ::-1]) for f, x in zip(flipped, images))
 
 
 def test_layer_table_uses_output_shape_and_counts_params():
