@@ -218,16 +218,6 @@ def augmentation(seed: int | None = None, recipe: str | dict = "course"):
     return keras.Sequential(steps, name="augmentation")
 
 
-def augment_fn(seed: int | None = None, recipe: str | dict = "course"):
-    """A function on image batches for ``cats_vs_dogs_dataset(augment=...)``."""
-    layers = augmentation(seed, recipe)
-
-    def augment(images):
-        return layers(images, training=True)
-
-    return augment
-
-
 def pipeline_augmentation(recipe: str | dict = "course", seed: int | None = None) -> dict:
     """The keyword arguments that give a training dataset ``recipe``'s augmentation.
 
@@ -238,7 +228,12 @@ def pipeline_augmentation(recipe: str | dict = "course", seed: int | None = None
     spec = recipe_settings(recipe)
     if not spec["augment"]:
         return {"augment": None, "crop": None}
-    return {"augment": augment_fn(seed, spec), "crop": spec["crop"]}
+    layers = augmentation(seed, spec)
+
+    def augment(images):
+        return layers(images, training=True)
+
+    return {"augment": augment, "crop": spec["crop"]}
 
 
 def learning_rate_schedule(steps_per_epoch: int, epochs: int, peak: float = 2e-3, warmup_epochs: float = 1):
