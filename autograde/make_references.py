@@ -1,9 +1,10 @@
 """Produce the reference output vectors from the solution notebooks.
 
-Every module in ``course_utils.checks`` that defines ``ASSIGNMENT`` and
-``build_references(namespace)`` gets the namespace of its solution notebook
-(imports + answer cells, see :mod:`.notebook_code`) and returns the values to
-store in ``autograde/references/<ASSIGNMENT>.json``.
+Each assignment of the registry (``course_utils.checks.ASSIGNMENTS``) runs
+the solution's answers (imports + answer cells, see :mod:`.notebook_code`)
+through its exercises' own ``run`` functions, the same calls the checks make
+(``CHECKS.build_references``), and stores the outputs in
+``course_utils/reference_values/<assignment>.json``.
 
     python -m course_autograde.make_references            # write all
     python -m course_autograde.make_references --check    # compare, write nothing
@@ -11,32 +12,18 @@ store in ``autograde/references/<ASSIGNMENT>.json``.
 from __future__ import annotations
 
 import argparse
-import importlib
-import pkgutil
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType
 
 from course_utils import checks, references
 from .notebook_code import notebook_path, solution_namespace
 
 
-def reference_modules() -> dict[str, ModuleType]:
-    """Assignment name -> the checks module that knows its reference cases."""
-    found = {}
-    for info in pkgutil.iter_modules(checks.__path__):
-        module = importlib.import_module(f"{checks.__name__}.{info.name}")
-        if hasattr(module, "ASSIGNMENT") and hasattr(module, "build_references"):
-            found[module.ASSIGNMENT] = module
-    return dict(sorted(found.items()))
-
-
 def build(assignment: str, solutions_root: Path | None = None) -> dict:
     """Run the solution code of ``assignment`` on its reference cases."""
-    module = reference_modules()[assignment]
     path = notebook_path(assignment, solutions_root) if solutions_root else notebook_path(assignment)
-    return module.build_references(solution_namespace(path))
+    return checks.module(assignment).CHECKS.build_references(solution_namespace(path))
 
 
 def write(assignment: str, directory: Path | None = None) -> Path:
@@ -55,7 +42,7 @@ def main() -> int:
     parser.add_argument("assignments", nargs="*", help="default: all")
     parser.add_argument("--check", action="store_true", help="compare with the stored files instead of writing")
     args = parser.parse_args()
-    names = args.assignments or list(reference_modules())
+    names = args.assignments or list(checks.ASSIGNMENTS)
     status = 0
     for name in names:
         if args.check:

@@ -1,15 +1,19 @@
-"""Shared test setup: fast mode, a headless plot backend, and a timing report."""
+"""Shared test setup: fast mode, a headless plot backend, and a report of timings and counts."""
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("COURSE_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).parent))  # catalogue.py, catalogues/, grading.py
 
 import pytest  # noqa: E402
 
 _TIMINGS: dict[str, float] = {}
+_LINES: list[str] = []
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +24,18 @@ def report_time():
     return record
 
 
+@pytest.fixture(scope="session")
+def report_line():
+    """``report_line(text)``: a line listed at the end of the test run (counts, sizes)."""
+    return _LINES.append
+
+
 def pytest_terminal_summary(terminalreporter):
     if _TIMINGS:
         terminalreporter.section("course timings")
         for label, seconds in _TIMINGS.items():
-            terminalreporter.write_line(f"{label:<55} {seconds:7.1f} s")
+            terminalreporter.write_line(f"{label:<65} {seconds:7.1f} s")
+    if _LINES:
+        terminalreporter.section("course figures")
+        for line in _LINES:
+            terminalreporter.write_line(line)

@@ -7,6 +7,6 @@ One module per concern:
 * :mod:`course_utils.download` - fetching datasets for online users;
 * :mod:`course_utils.plots` - every figure the notebooks draw;
 * :mod:`course_utils.checks` - the exercise checks and their messages;
-* :mod:`course_utils.references` - reference output vectors in ``autograde/references``;
+* :mod:`course_utils.references` - reference output vectors (package data in ``reference_values/``);
 * :mod:`course_utils.models` - reference building blocks reused by later notebooks.
 """

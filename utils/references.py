@@ -1,13 +1,17 @@
-"""Reference output vectors, stored as JSON in ``autograde/references/``.
+"""Reference output vectors, stored as JSON package data in ``course_utils/reference_values/``.
 
 They are produced by running the *solution* code (``python -m
 course_autograde.make_references``), never typed in by hand, and each file
 records the library versions that produced it. Arrays keep their dtype and
 shape; floats are written with full precision so a reload is exact.
+
+The files are read through :mod:`importlib.resources`, so ``course_utils``
+finds them when installed from a wheel as well as from the repository.
 """
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import json
 import platform
 from pathlib import Path
@@ -15,9 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .settings import REPO_ROOT
-
-REFERENCE_DIR = REPO_ROOT / "autograde" / "references"
+REFERENCE_DIR = Path(str(importlib.resources.files(__package__) / "reference_values"))
 
 
 def path(name: str, directory: Path | None = None) -> Path:

@@ -1,26 +1,33 @@
-"""The one style every exercise check uses.
+"""The message every check shows, and the small helpers that write it.
 
 A failed check raises :class:`CheckFailed`, whose message always has the same
-four parts: what was checked, what was expected, what was found, and a hint
-at the likely mistake. Hints come from *diagnosis*: the student's output is
-compared with the outputs of known mistakes (see :func:`diagnose`), so the
-hint names the mistake instead of just saying "wrong".
+parts: what was checked, what was expected, what was found, and a hint at the
+likely mistake. In JupyterLab, in ``nbconvert`` output and in nbgrader's
+feedback it shows as that message alone (IPython's ``_render_traceback_``):
+no traceback through the course's code, no checker source. When the
+student's own code crashed, the message ends with the student's lines.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+import re
+from typing import Any
 
 import numpy as np
+
+PASS_MARK = "\u2714"
+FAIL_MARK = "\u2718"
 
 
 class CheckFailed(AssertionError):
     """An exercise check that did not pass."""
 
-    def __init__(self, what: str, expected: Any = None, found: Any = None, hint: str | None = None):
+    def __init__(self, what: str, expected: Any = None, found: Any = None, hint: str | None = None,
+                 student_lines: tuple[str, ...] = ()):
         self.what, self.expected, self.found, self.hint = what, expected, found, hint
-        super().__init__(self._message())
+        self.student_lines = tuple(student_lines)
+        super().__init__(self.message())
 
-    def _message(self) -> str:
+    def lines(self) -> list[str]:
         lines = [self.what]
         if self.expected is not None:
             lines.append(f"  expected: {self.expected}")
@@ -28,10 +35,21 @@ class CheckFailed(AssertionError):
             lines.append(f"  found:    {self.found}")
         if self.hint:
             lines.append(f"  hint:     {self.hint}")
-        return "\n".join(lines)
+        if self.student_lines:
+            lines.append("  in your code:")
+            lines += [f"    {line}" for line in self.student_lines]
+        return lines
 
-    def __str__(self) -> str:  # the traceback's last line starts on a fresh line
-        return "\n" + self._message()
+    def message(self) -> str:
+        return "\n".join(self.lines())
+
+    def __str__(self) -> str:  # a plain traceback's last line then starts on a fresh line
+        return "\n" + self.message()
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the message only."""
+        first, *rest = self.lines()
+        return [f"\x1b[31m{FAIL_MARK} {first}\x1b[0m", *rest]
 
 
 def fail(what: str, expected: Any = None, found: Any = None, hint: str | None = None):
@@ -44,31 +62,11 @@ def part_name(hidden: bool) -> str:
 
 
 def passed(exercise: str, hidden: bool = False) -> None:
-    print(f"\u2714 {exercise}: {'hidden' if hidden else 'all'} checks passed.")
+    """The one pass line, the same for visible and hidden checks."""
+    print(f"{PASS_MARK} {exercise}: {'hidden' if hidden else 'all'} checks passed.")
 
 
-def call_student(fn: Callable, *args, name: str | None = None, **kwargs):
-    """Call the student's ``fn``; turn an exception into a CheckFailed with a hint."""
-    name = name or getattr(fn, "__name__", "your code")
-    if not callable(fn):
-        fail(f"{name} is not a function or class", expected="something callable", found=type(fn).__name__)
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError:
-        fail(f"{name} is not written yet",
-             hint="replace `raise NotImplementedError()` in the exercise cell with your code, then run that cell again.")
-    except CheckFailed:
-        raise
-    except Exception as error:  # a student's bug: report it as a check failure, not a crash
-        fail(f"{name}{describe_call(args, kwargs)} raised {type(error).__name__}",
-             found=str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__,
-             hint="read the error above; run the exercise cell on its own to see the full traceback.")
-
-
-def describe_call(args=(), kwargs=None) -> str:
-    """``(x.shape=(2, 5, 5, 3), stride=2)``: a short description of the arguments of a call."""
-    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in (kwargs or {}).items()]
-    return "(" + ", ".join(parts) + ")"
+# --------------------------------------------------------------------------- words for values
 
 
 def short(value: Any) -> str:
@@ -77,6 +75,34 @@ def short(value: Any) -> str:
         return f"array of shape {tuple(np.shape(value))}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_call(args=(), kwargs=None) -> str:
+    """``(array of shape (2, 5, 5, 3), stride=2)``: a short description of a call's arguments."""
+    parts = [short(a) for a in args] + [f"{k}={short(v)}" for k, v in (kwargs or {}).items()]
+    return "(" + ", ".join(parts) + ")"
+
+
+def error_text(error: BaseException, limit: int = 300) -> str:
+    """The useful part of an error message, on one line.
+
+    Keras wraps errors raised in ``call`` in extra text ("Exception encountered
+    when calling ...", "Arguments received by ..."); that text is dropped.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Exception encountered when calling")]
+    if "Error encountered:" in lines:
+        lines = lines[lines.index("Error encountered:") + 1:]
+    for index, line in enumerate(lines):
+        if line.startswith("Arguments received by"):
+            lines = lines[:index]
+            break
+    message = " ".join(lines) or type(error).__name__
+    return message if len(message) <= limit else message[:limit - 3] + "..."
+
+
+# --------------------------------------------------------------------------- comparing outputs
 
 
 def to_numpy(value: Any, what: str, dtype=None, hint: str | None = None) -> np.ndarray:
@@ -88,49 +114,74 @@ def to_numpy(value: Any, what: str, dtype=None, hint: str | None = None) -> np.n
              found=short(value), hint=hint)
 
 
-def expect_equal(what: str, found: Any, expected: Any, hint: str | None = None) -> None:
-    if found != expected:
-        fail(what, expected=expected, found=found, hint=hint)
-
-
-def expect_shape(what: str, found: Any, expected_shape: tuple, hint: str | None = None) -> None:
-    shape = tuple(np.shape(found))
-    if shape != tuple(expected_shape):
-        fail(f"{what}: wrong shape", expected=tuple(expected_shape), found=shape, hint=hint)
-
-
-def expect_close(what: str, found: Any, expected: Any, hint: str | None = None,
-                 atol: float = 1e-4, rtol: float = 1e-4) -> None:
-    """Fail unless ``found`` has the expected shape and values (within tolerance)."""
-    found = to_numpy(found, what)
-    expected = np.asarray(expected)
-    expect_shape(what, found, expected.shape, hint)
-    if not np.allclose(found, expected, atol=atol, rtol=rtol):
-        diff = np.abs(found.astype(np.float64) - expected)
-        index = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape)) if diff.ndim else ()
-        fail(f"{what}: wrong values (largest difference {diff.max():.4g} at index {index})",
-             expected=_value_at(expected, index), found=_value_at(found, index), hint=hint)
-
-
-def _value_at(array: np.ndarray, index: tuple):
-    return np.round(array[index].item(), 5) if index or array.ndim == 0 else array
-
-
 def matches(found: Any, expected: Any, atol: float = 1e-4, rtol: float = 1e-4) -> bool:
-    found, expected = np.asarray(found), np.asarray(expected)
-    return found.shape == expected.shape and bool(np.allclose(found, expected, atol=atol, rtol=rtol))
+    """Same structure and values: arrays within tolerance, everything else exactly."""
+    return difference(found, expected, atol, rtol) is None
 
 
-def diagnose(found: Any, known_mistakes: Mapping[str, Callable[[], Any]]) -> str | None:
-    """Return the hint of the first known mistake whose output equals ``found``.
+def difference(found: Any, expected: Any, atol: float = 1e-4, rtol: float = 1e-4, where: str = ""):
+    """``None`` when ``found`` equals ``expected``, else ``(what, expected, found)`` in words.
 
-    ``known_mistakes`` maps a hint to a function computing what that mistake
-    would produce (computed lazily, so only as many as needed are run).
+    Dicts are compared key by key (``where`` names the key), arrays by shape
+    then values (the largest difference and its index), anything else with ``==``.
     """
-    for hint, produce in known_mistakes.items():
+    at = f"[{where}]" if where else ""
+    if isinstance(expected, dict):
+        if not isinstance(found, dict):
+            return _label(at, "wrong type"), "a dict", short(found)
+        missing = [key for key in expected if key not in found]
+        if missing:
+            return _label(at, "keys missing"), list(expected), sorted(found, key=str)
+        for key in expected:
+            problem = difference(found[key], expected[key], atol, rtol, f"{where}.{key}" if where else repr(key))
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(expected, np.ndarray) and expected.ndim > 0:
         try:
-            if matches(found, produce()):
-                return hint
-        except Exception:  # a probe that does not apply to this input
-            continue
-    return None
+            original = np.asarray(found)
+            array = original.astype(np.float64)
+        except Exception:
+            return _label(at, "not an array"), "an array", short(found)
+        if array.shape != expected.shape:
+            return _label(at, "wrong output shape"), expected.shape, array.shape
+        if np.allclose(array, expected, atol=atol, rtol=rtol, equal_nan=False):
+            return None
+        diff = np.abs(array - expected.astype(np.float64))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        index = tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+        return (_label(at, f"wrong values (largest difference {diff.max():.4g} at index {index})"),
+                _rounded(expected[index]), _rounded(original[index]))
+    expected_value = expected.item() if isinstance(expected, np.generic | np.ndarray) else expected
+    if isinstance(expected_value, float) and isinstance(found, (int, float, np.number)) and not isinstance(found, bool):
+        if np.isclose(float(found), expected_value, atol=atol, rtol=rtol):
+            return None
+    elif _same(found, expected_value):
+        return None
+    return at, _words(expected_value), _words(found)
+
+
+def _label(at: str, words: str) -> str:
+    return f"{at}: {words}" if at else words
+
+
+def _same(found, expected) -> bool:
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return type(found) is type(expected) and found == expected
+    try:
+        return bool(found == expected)
+    except Exception:
+        return False
+
+
+def _rounded(value) -> Any:
+    value = np.asarray(value).item()
+    return round(value, 5) if isinstance(value, float) else value
+
+
+def _words(value) -> str:
+    if isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}" if abs(int(value)) >= 10_000 else str(int(value))
+    return short(value) if not isinstance(value, str) else value

@@ -1,0 +1,328 @@
+"""The one check engine: exercises described as data, one loop that runs them.
+
+An :class:`Exercise` says, as data, everything its check needs:
+
+* its cases, ``{"visible": [...], "hidden": [...]}``: hidden cases are other
+  sizes and values, never other kinds of mistakes;
+* ``run(answer, case)``: how an answer is called on a case and what is kept of
+  its result. The student's answer and the solution go through this same
+  function, so the checks and the references (:meth:`Assignment.build_references`)
+  cannot drift apart;
+* ``probes``: structural or protocol checks of the answer itself (a Keras
+  graph read back, ``get_config``, a save/load round trip...);
+* ``mistakes``: the catalogue of known mistakes, each a way to recognise it
+  (what it outputs on a case, or a test of the output found) and its hint;
+* tolerances and the generic hint for a difference no known mistake explains.
+
+:func:`check` runs an exercise: the answer on every case, compared with the
+stored reference outputs, a failure diagnosed from the catalogue and reported
+as one short :class:`~.core.CheckFailed` message. Warnings and stderr output
+of the student's code are caught and shown as a note on stdout, because
+nbgrader scores a graded cell 0 when anything reaches stderr.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import sysconfig
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from .. import references
+from .core import CheckFailed, difference, error_text, fail, part_name, passed, short
+
+PARTS = ("visible", "hidden")
+NOT_WRITTEN = ("replace `raise NotImplementedError()` in the exercise cell with your code, then run that "
+               "cell again.")
+
+
+# --------------------------------------------------------------------------- the data
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of an answer: a name (a key of the references) and its parameters."""
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.params[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+
+def cases(part: Mapping[str, Mapping[str, Any]]) -> list[Case]:
+    """``{"name": {params}}`` as a list of :class:`Case`."""
+    return [Case(name, dict(params)) for name, params in part.items()]
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known mistake: how to recognise it, and the hint that names it.
+
+    ``output(case)`` computes what the mistake gives on ``case`` (``None``
+    when it cannot be told apart there); ``test(case, found)`` recognises it
+    from the output found. Give one of the two.
+    """
+
+    hint: str
+    output: Callable[[Case], Any] | None = None
+    test: Callable[[Case, Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class CrashHint:
+    """A hint for an error raised by the student's code, chosen by words of its message."""
+
+    words: tuple[str, ...]
+    hint: str
+    error: type | tuple[type, ...] = Exception
+
+    def applies(self, error: BaseException) -> bool:
+        text = str(error)
+        return isinstance(error, self.error) and all(word in text for word in self.words)
+
+
+# Crashes whose cause can be named whatever the exercise.
+COMMON_CRASHES = (
+    CrashHint(("KerasTensor",), "a TensorFlow function (tf.nn.relu, tf.add, tf.reshape...) was applied to a Keras "
+              "tensor: inside a model use a layer (layers.ReLU(), layers.Add()) or keras.ops (keras.ops.relu, "
+              "keras.ops.add), which work on symbolic tensors."),
+    CrashHint((), "a name your code uses is not defined: define it in the answer cell, or run the cell that "
+              "defines it first.", NameError),
+    CrashHint(("unexpected keyword argument",), "a function or layer was given an argument it does not have: "
+              "check its spelling against the documentation.", TypeError),
+)
+
+
+@dataclass
+class Exercise:
+    """Everything the check of one exercise needs (see the module docstring)."""
+
+    name: str
+    cases: Mapping[str, Sequence[Case]]
+    run: Callable[[Any, Case], Any]
+    describe: Callable[[Case], str]
+    hint: str
+    mistakes: Sequence[Mistake] = ()
+    probes: Sequence[Callable[[Any, str], None]] = ()     # (answer, part) -> None or CheckFailed
+    requires: Callable[[Any], None] | None = None         # what kind of object the answer must be
+    compare: Callable[[Any, Any, Case], None] | None = None  # custom comparison; raises CheckFailed
+    crashes: Sequence[CrashHint] = ()
+    atol: float = 1e-4
+    rtol: float = 1e-4
+
+
+def callable_answer(name: str) -> Callable[[Any], None]:
+    def require(answer) -> None:
+        if not callable(answer):
+            fail(f"{name} should be a function", expected="something callable", found=type(answer).__name__,
+                 hint=f"define {name} with `def {name}(...)` in the exercise cell and run it.")
+    return require
+
+
+def layer_class(name: str) -> Callable[[Any], None]:
+    def require(answer) -> None:
+        import keras
+
+        if not (isinstance(answer, type) and issubclass(answer, keras.layers.Layer)):
+            fail(f"{name} should be a Keras layer class", expected=f"class {name}(keras.layers.Layer)",
+                 found=short(answer), hint="subclass keras.layers.Layer.")
+    return require
+
+
+# --------------------------------------------------------------------------- running student code
+
+
+_LIBRARY_DIRS = tuple({os.path.realpath(p) for p in (
+    sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+    sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(__file__)))})
+
+
+def _is_student_frame(filename: str) -> bool:
+    if filename.startswith("<frozen"):
+        return False
+    return not os.path.realpath(filename).startswith(_LIBRARY_DIRS)
+
+
+def _cell_name(filename: str) -> str:
+    """``Cell In[5]`` for a JupyterLab cell, else the file's name."""
+    with contextlib.suppress(Exception):
+        from IPython import get_ipython
+
+        number = get_ipython().compile._filename_map[filename]
+        return f"Cell In[{number}]"
+    return filename if filename.startswith("<") else os.path.basename(filename)
+
+
+def student_lines(error: BaseException, limit: int = 3) -> tuple[str, ...]:
+    """The student's own frames of ``error``'s traceback, one line each (the last ``limit``)."""
+    import linecache
+
+    lines, tb = [], error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if _is_student_frame(code.co_filename):
+            source = linecache.getline(code.co_filename, tb.tb_lineno, tb.tb_frame.f_globals).strip()
+            lines.append(f"{_cell_name(code.co_filename)}, line {tb.tb_lineno}, in {code.co_name}: {source}"[:160])
+        tb = tb.tb_next
+    return tuple(lines[-limit:])
+
+
+def crash(error: BaseException, doing: str, extra: Sequence[CrashHint] = (), name: str | None = None) -> CheckFailed:
+    """The failure for an exception raised by the student's code while the check was ``doing`` something."""
+    if isinstance(error, NotImplementedError) and not str(error).strip():
+        return CheckFailed(f"{name or doing.split('(')[0]} is not written yet", hint=NOT_WRITTEN)
+    hint = next((c.hint for c in (*extra, *COMMON_CRASHES) if c.applies(error)),
+                "read the error and the line of your code shown below; run the exercise cell on its own to "
+                "see the full traceback.")
+    return CheckFailed(f"{doing} raised {type(error).__name__}", found=error_text(error, limit=200), hint=hint,
+                       student_lines=student_lines(error))
+
+
+def call(function: Callable, doing: str, *args, crashes: Sequence[CrashHint] = (), name: str | None = None,
+         **kwargs):
+    """``function(*args, **kwargs)``; an exception becomes a short failure naming ``doing``.
+
+    ``name``: the exercise, for "<name> is not written yet" when the stub is still there.
+    """
+    try:
+        return function(*args, **kwargs)
+    except CheckFailed:
+        raise
+    except Exception as error:  # a student's bug: reported, never a traceback through the checks
+        raise crash(error, doing, crashes, name) from None
+
+
+@contextlib.contextmanager
+def student_output_as_notes():
+    """Catch warnings and stderr output while a check runs; show them as notes on stdout."""
+    err = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(err):
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        try:
+            yield
+        finally:
+            notes = list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip().splitlines()[0]}"
+                                       for w in caught if str(w.message).strip()))
+            text = err.getvalue().strip()
+            if text:
+                notes.append(f"written to stderr: {text.splitlines()[0][:150]}")
+            for note in notes[:2]:
+                print(f"note (costs no points): {note[:200]}")
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any]) -> str | None:
+    """The hint of the known mistake that explains ``found``.
+
+    A mistake that reproduces the answer's outputs on every case run is
+    preferred over one that reproduces only the failing case.
+    """
+    def close(a, b) -> bool:
+        return difference(a, b, exercise.atol, exercise.rtol) is None
+
+    def produced(mistake, c):
+        try:
+            return mistake.output(c)
+        except Exception:  # the mistake does not apply to this input
+            return None
+
+    candidates = []
+    for mistake in exercise.mistakes:
+        if mistake.output is not None:
+            value = produced(mistake, case)
+            if value is None or close(value, expected) or not close(found, value):
+                continue
+            others = [c for c in exercise_cases(exercise, results) if c.name != case.name]
+            consistent = all((v := produced(mistake, c)) is None or close(results[c.name], v) for c in others)
+            if consistent:
+                return mistake.hint
+            candidates.append(mistake.hint)
+        elif mistake.test is not None:
+            with contextlib.suppress(Exception):
+                if mistake.test(case, found):
+                    candidates.append(mistake.hint)
+    return candidates[0] if candidates else None
+
+
+def exercise_cases(exercise: Exercise, results: Mapping[str, Any]) -> list[Case]:
+    return [c for part in PARTS for c in exercise.cases.get(part, ()) if c.name in results]
+
+
+def run_cases(exercise: Exercise, answer, part: str) -> dict[str, Any]:
+    """The answer's output on every case of ``part`` (stops at the first crash)."""
+    results = {}
+    for case in exercise.cases[part]:
+        results[case.name] = call(exercise.run, exercise.describe(case), answer, case, crashes=exercise.crashes,
+                                  name=exercise.name)
+    return results
+
+
+def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any]) -> None:
+    if exercise.compare is not None:
+        exercise.compare(found, expected, case)
+        return
+    problem = difference(found, expected, exercise.atol, exercise.rtol)
+    if problem is None:
+        return
+    what, want, got = problem
+    hint = diagnose(exercise, case, found, expected, results) or exercise.hint
+    raise CheckFailed(f"{exercise.describe(case)}{': ' + what if what else ''}", expected=want, found=got, hint=hint)
+
+
+def check(exercise: Exercise, answer, expected: Mapping[str, Any], hidden: bool = False) -> None:
+    """Run ``exercise`` on ``answer`` against the ``expected`` outputs of its ``hidden`` or visible cases."""
+    part = part_name(hidden)
+    with student_output_as_notes():
+        if exercise.requires is not None:
+            exercise.requires(answer)
+        results = run_cases(exercise, answer, part)
+        for case in exercise.cases[part]:
+            compare(exercise, case, results[case.name], expected[case.name], results)
+        for probe in exercise.probes:
+            probe(answer, part)
+    passed(exercise.name, hidden)
+
+
+@dataclass
+class Assignment:
+    """The exercises of one notebook, with their references."""
+
+    name: str
+    exercises: Sequence[Exercise]
+
+    def __post_init__(self):
+        self.by_name = {exercise.name: exercise for exercise in self.exercises}
+
+    def check(self, exercise: str, answer, hidden: bool = False) -> None:
+        """The check cell's call: raises one short CheckFailed, or prints the pass line."""
+        try:
+            check(self.by_name[exercise], answer, references.stored(self.name, exercise, part_name(hidden)), hidden)
+        except CheckFailed as failure:
+            raise failure.with_traceback(None) from None
+
+    def checker(self, exercise: str) -> Callable:
+        def check_exercise(answer, hidden: bool = False) -> None:
+            self.check(exercise, answer, hidden)
+        check_exercise.__name__ = check_exercise.__qualname__ = f"check_{exercise}"
+        check_exercise.__doc__ = f"Check {exercise} on the visible cases (``hidden=True``: the hidden ones)."
+        return check_exercise
+
+    def build_references(self, namespace: Mapping[str, Any]) -> dict:
+        """The solution's outputs on every case, through the same ``run`` as the checks."""
+        values = {}
+        for exercise in self.exercises:
+            answer = namespace[exercise.name]
+            values[exercise.name] = {part: {case.name: exercise.run(answer, case)
+                                            for case in exercise.cases[part]} for part in PARTS}
+        return values
