@@ -24,7 +24,7 @@ course: $(STAMP)
 
 # The test suite (fast mode: small subsets, few training steps).
 test: $(STAMP)
-	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest
+	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest --durations=15
 
 # Maintainer commands.
 notebooks: $(STAMP)

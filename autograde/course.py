@@ -77,6 +77,10 @@ class GradingCourse:
     def autograded_path(self, student: str, assignment: str) -> Path:
         return self.root / "autograde" / "autograded" / student / assignment / f"{assignment}.ipynb"
 
+    def autograded(self, student: str, assignment: str) -> nbformat.NotebookNode:
+        """``student``'s notebook as nbgrader graded it, outputs included."""
+        return nbformat.read(self.autograded_path(student, assignment), as_version=4)
+
     def error_outputs(self, student: str, assignment: str) -> list[tuple[int, str]]:
         """(cell index, error name) of every cell that raised when ``student``'s notebook was graded."""
         nb = nbformat.read(self.autograded_path(student, assignment), as_version=4)

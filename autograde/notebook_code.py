@@ -15,6 +15,7 @@ seconds instead of minutes.
 from __future__ import annotations
 
 import json
+import linecache
 from pathlib import Path
 
 import nbformat
@@ -87,7 +88,10 @@ def solution_namespace(path: Path, replacements: dict[str, str] | None = None) -
     answers.update(replacements or {})
     namespace: dict = {"__name__": "__course_solution__"}
     for index, source in enumerate(import_sources(nb) + list(answers.values())):
-        exec(compile(source, f"<{path.stem} cell {index}>", "exec"), namespace)
+        filename = f"<{path.stem} cell {index}>"
+        # registered like IPython registers a cell, so tracebacks and check messages can quote its lines
+        linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+        exec(compile(source, filename, "exec"), namespace)
     return namespace
 
 

@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from course_utils import checks
 from course_utils.settings import REPO_ROOT
 from .course import GradingCourse
 from .notebook_code import RELEASE_DIR, SOLUTIONS_DIR
@@ -22,6 +23,12 @@ BACKUP_DIR = REPO_ROOT / "build" / "backups"
 
 
 def assignments() -> list[str]:
+    """The course's assignments, in order: the registry ``course_utils.checks.ASSIGNMENTS``."""
+    return list(checks.ASSIGNMENTS)
+
+
+def source_folders() -> list[str]:
+    """The assignment folders found in ``solutions/`` (a test checks they are all registered)."""
     return sorted(p.name for p in SOLUTIONS_DIR.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 

@@ -13,8 +13,21 @@ Each catalogue module, named after its notebook's checks module, holds:
 """
 from __future__ import annotations
 
+import importlib
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from course_utils import checks
+
+CATALOGUE_DIR = Path(__file__).parent / "catalogues"
+
+
+def catalogues() -> dict[str, ModuleType]:
+    """Assignment -> its catalogue module (``catalogues/<checks module>.py``), for those that exist."""
+    return {assignment: importlib.import_module(f"catalogues.{name}")
+            for assignment, name in checks.ASSIGNMENTS.items() if (CATALOGUE_DIR / f"{name}.py").exists()}
 
 
 def src(text: str) -> str:

@@ -1,156 +1,16 @@
-"""Notebook 04 (ResNet-50): mistake catalogue, alternative answers, the shared model code, one nbgrader run."""
-from __future__ import annotations
+"""Notebook 04 (ResNet-50): the references and the shared model code, the training recipe, the pipeline.
 
-import re
+The catalogue of wrong, hard-coded and alternative answers is ``catalogues/resnet50.py``, run by
+``test_catalogues.py``; its ``CLASS`` is the class of the one nbgrader run.
+"""
+from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import grading
-from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook, solution_namespace
-from course_utils.checks.core import CheckFailed
+from course_autograde.notebook_code import notebook_path, solution_namespace
 
 ID = "04_resnet50"
-SOLUTION = answer_sources(read_notebook(notebook_path(ID)))["ResNet50"]
-
-
-def edit(*pairs: tuple[str, str]) -> str:
-    """The solution's answer with each (old, new) replaced; every old text must be present."""
-    source = SOLUTION
-    for old, new in pairs:
-        assert old in source, f"catalogue edit no longer applies: {old!r}"
-        source = source.replace(old, new, 1)
-    return source
-
-
-STAGE3_LOOP = ('    for block in ["b", "c", "d"]:\n'
-               '        X = identity_block(X, 3, [128, 128, 512], stage=3, block=block)')
-STAGE4_LOOP = 'for block in ["b", "c", "d", "e", "f"]:'
-
-# name -> (answer source, which check to run, words the message must contain)
-MISTAKES = {
-    "stage4_only_4_blocks": (edit((STAGE4_LOOP, 'for block in ["b", "c", "d"]:')), False,
-                             ["stage 4 has 4 blocks, expected 6 (a-f)"]),
-    "stage3_block_c_wrong_filters": (
-        edit((STAGE3_LOOP,
-              '    X = identity_block(X, 3, [128, 128, 512], stage=3, block="b")\n'
-              '    X = identity_block(X, 3, [128, 64, 512], stage=3, block="c")\n'
-              '    X = identity_block(X, 3, [128, 128, 512], stage=3, block="d")')), False,
-        ["stage 3, block c: expected 128 filters in res3c_branch2b, found 64", "[128, 128, 512]"]),
-    "stage2_stride_2": (edit(('stage=2, block="a", s=1)', 'stage=2, block="a")')), False,
-                        ["stage 2, block a: expected strides (1, 1) in res2a_branch2a, found (2, 2)", "s=1"]),
-    "stage4_stride_1": (edit(('stage=4, block="a", s=2)', 'stage=4, block="a", s=1)')), False,
-                        ["stage 4, block a: expected strides (2, 2) in res4a_branch2a, found (1, 1)"]),
-    "maxpool_missing": (edit(("    X = MaxPooling2D((3, 3), strides=(2, 2))(X)\n", "")), False,
-                        ["MaxPooling2D after bn_conv1/ReLU is missing"]),
-    "relu_missing_in_stem": (edit(("    X = ReLU()(X)\n", "")), False,
-                             ["ReLU after bn_conv1 is missing"]),
-    "zero_padding_missing": (edit(("X = ZeroPadding2D((3, 3))(X_input)", "X = X_input")), False,
-                             ["ZeroPadding2D before conv1 is missing"]),
-    "conv1_stride_1": (edit(('Conv2D(64, (7, 7), strides=(2, 2), name="conv1"',
-                             'Conv2D(64, (7, 7), strides=(1, 1), name="conv1"')), False,
-                       ["stage 1: expected strides (2, 2) in conv1, found (1, 1)"]),
-    "global_average_pooling": (edit(('X = AveragePooling2D((2, 2), name="avg_pool")(X)',
-                                     'X = keras.layers.GlobalAveragePooling2D(name="avg_pool")(X)')), False,
-                               ["avg_pool: expected AveragePooling2D (2, 2), found GlobalAveragePooling2D"]),
-    "flatten_missing": (edit(("    X = Flatten()(X)\n", "")), False, ["Flatten after avg_pool is missing"]),
-    "linear_head": (edit(('activation="softmax", ', '')), False,
-                    ["fc2: expected softmax activation, found linear"]),
-    "hard_coded_two_classes": (edit(('Dense(classes, activation="softmax", name="fc" + str(classes)',
-                                     'Dense(2, activation="softmax", name="fc2"')), True,
-                               ["classes=3", "fc3", "don't hard-code"]),
-    "duplicate_block_letters": (edit(('stage=2, block="c")', 'stage=2, block="b")')), False,
-                                ["raised ValueError", "its own letter"]),
-    "identity_filters_do_not_match": (
-        edit((STAGE3_LOOP, '    for block in ["b", "c", "d"]:\n'
-                           '        X = identity_block(X, 3, [128, 128, 256], stage=3, block=block)')), False,
-        ["raised ValueError", "same filters"]),
-}
-
-ALTERNATIVES = {
-    # explicit blocks, Activation('relu'), int sizes, axis=-1, keyword-style Input and Model, no initializers
-    "explicit_activation_relu": '''
-def ResNet50(input_shape=(64, 64, 3), classes=2):
-    inputs = keras.Input(shape=input_shape)
-    x = keras.layers.ZeroPadding2D(padding=3)(inputs)
-    x = keras.layers.Conv2D(filters=64, kernel_size=7, strides=2, name="conv1")(x)
-    x = keras.layers.BatchNormalization(axis=-1, name="bn_conv1")(x)
-    x = keras.layers.Activation("relu")(x)
-    x = keras.layers.MaxPooling2D(pool_size=3, strides=2)(x)
-    x = convolutional_block(x, 3, [64, 64, 256], 2, "a", s=1)
-    x = identity_block(x, 3, [64, 64, 256], 2, "b")
-    x = identity_block(x, 3, [64, 64, 256], 2, "c")
-    x = convolutional_block(x, 3, [128, 128, 512], 3, "a")
-    x = identity_block(x, 3, [128, 128, 512], 3, "b")
-    x = identity_block(x, 3, [128, 128, 512], 3, "c")
-    x = identity_block(x, 3, [128, 128, 512], 3, "d")
-    x = convolutional_block(x, 3, [256, 256, 1024], 4, "a")
-    x = identity_block(x, 3, [256, 256, 1024], 4, "b")
-    x = identity_block(x, 3, [256, 256, 1024], 4, "c")
-    x = identity_block(x, 3, [256, 256, 1024], 4, "d")
-    x = identity_block(x, 3, [256, 256, 1024], 4, "e")
-    x = identity_block(x, 3, [256, 256, 1024], 4, "f")
-    x = convolutional_block(x, 3, [512, 512, 2048], 5, "a")
-    x = identity_block(x, 3, [512, 512, 2048], 5, "b")
-    x = identity_block(x, 3, [512, 512, 2048], 5, "c")
-    x = keras.layers.AveragePooling2D(pool_size=2, name="avg_pool")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax", name=f"fc{classes}")(x)
-    return keras.Model(inputs=inputs, outputs=outputs, name="ResNet50")
-''',
-    # a table-driven loop over the stages, as models.resnet50 does
-    "loop_over_stages": '''
-def ResNet50(input_shape=(64, 64, 3), classes=2):
-    X_input = Input(input_shape)
-    X = ZeroPadding2D((3, 3))(X_input)
-    X = Conv2D(64, (7, 7), strides=(2, 2), name="conv1")(X)
-    X = BatchNormalization(axis=3, name="bn_conv1")(X)
-    X = ReLU()(X)
-    X = MaxPooling2D((3, 3), strides=(2, 2))(X)
-    stages = [(2, [64, 64, 256], 1, "abc"), (3, [128, 128, 512], 2, "abcd"),
-              (4, [256, 256, 1024], 2, "abcdef"), (5, [512, 512, 2048], 2, "abc")]
-    for stage, filters, stride, letters in stages:
-        X = convolutional_block(X, 3, filters, stage=stage, block=letters[0], s=stride)
-        for letter in letters[1:]:
-            X = identity_block(X, 3, filters, stage=stage, block=letter)
-    X = AveragePooling2D((2, 2), name="avg_pool")(X)
-    X = Flatten()(X)
-    X = Dense(classes, activation="softmax", name="fc" + str(classes))(X)
-    return Model(X_input, X, name="ResNet50")
-''',
-}
-
-STUB = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "raise NotImplementedError()", SOLUTION, flags=re.S)
-
-
-def run_check(source: str, hidden: bool) -> None:
-    ns = solution_namespace(notebook_path(ID), {"ResNet50": source})
-    ns["checks"].check_resnet50(ns["ResNet50"], hidden=hidden)
-
-
-# --------------------------------------------------------------------------- in-process catalogue
-
-
-@pytest.mark.parametrize("name", list(MISTAKES))
-def test_mistake_is_caught_with_a_specific_message(name):
-    source, hidden, words = MISTAKES[name]
-    with pytest.raises(CheckFailed) as caught:
-        run_check(source, hidden)
-    message = str(caught.value)
-    for word in words:
-        assert word in message, f"{name}: {word!r} not in message:\n{message}"
-
-
-@pytest.mark.parametrize("name", list(ALTERNATIVES))
-def test_alternative_correct_build_passes(name):
-    run_check(ALTERNATIVES[name], hidden=False)
-    run_check(ALTERNATIVES[name], hidden=True)
-
-
-def test_untouched_stub_says_not_written_yet():
-    with pytest.raises(CheckFailed) as caught:
-        run_check(STUB, hidden=False)
-    assert "not written yet" in str(caught.value)
 
 
 # --------------------------------------------------------------------------- shared model code
@@ -160,13 +20,14 @@ def test_reference_matches_a_fresh_build_and_models_resnet50():
     from course_utils import models, references
     from course_utils.checks import resnet50 as checks
 
-    stored = references.load(ID)["cases"]
-    fresh = checks.build_references(solution_namespace(notebook_path(ID)))["cases"]
+    stored = references.load(ID)["ResNet50"]
+    fresh = checks.CHECKS.build_references(solution_namespace(notebook_path(ID)))["ResNet50"]
     assert references.differences(stored, fresh) == []
-    library = checks.describe(models.resnet50((64, 64, 3), 2))
-    assert references.differences(stored["visible"], library) == []
+    case = checks.CASES["visible"][0]
+    library = checks.run(models.resnet50, case)  # the same run as the check and the references
+    assert references.differences(stored["visible"][case.name], library) == []
     assert 23.5e6 < library["params"] < 23.7e6
-    checks.compare(library, stored["visible"], (64, 64, 3), 2)  # raises on any difference
+    checks.compare(library, stored["visible"][case.name], case)  # raises on any difference
 
 
 def test_save_and_reload_give_identical_predictions(tmp_path, monkeypatch):
@@ -372,14 +233,3 @@ def test_layer_table_uses_output_shape_and_counts_params():
     assert [r["blocks"] for r in stages if r["stage"].startswith("stage ") and r["blocks"]] == \
         ["abc", "abcd", "abcdef", "abc"]
     assert stages[-1]["params"] == model.count_params()
-
-
-# --------------------------------------------------------------------------- one real nbgrader run
-
-
-STUDENTS = {"mistake": {"ResNet50": MISTAKES["maxpool_missing"][0]},
-            "hardcoded": {"ResNet50": MISTAKES["hard_coded_two_classes"][0]}}  # passes the visible check only
-HINTS = {"mistake": {"ResNet50": "MaxPooling2D after bn_conv1/ReLU is missing"},
-         "hardcoded": {"ResNet50": ("fc3", "hard-code")}}
-
-globals().update(grading.nbgrader_tests(ID, {"ResNet50": 10.0}, STUDENTS, HINTS))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import data, settings
+from course_utils import data, datasets, settings
 
 ROOT = settings.data_dir()
 needs_data = pytest.mark.skipif(not (ROOT / "cats_vs_dogs").is_dir(),
@@ -63,6 +63,32 @@ def test_class_names():
     assert data.FASHION_MNIST_CLASSES[0] == "T-shirt/top" and data.FASHION_MNIST_CLASSES[9] == "Ankle boot"
     assert len(data.FASHION_MNIST_CLASSES) == 10
     assert data.IMAGENETTE_CLASSES[0] == "tench" and len(data.IMAGENETTE_CLASSES) == 10
+    # The names come from the catalogue, whatever the data folder holds.
+    assert data.IMAGENETTE_CLASSES == datasets.IMAGENETTE_CLASSES == tuple(datasets.IMAGENETTE_WNIDS.values())
+    assert data.FLOWER_CLASSES is datasets.FLOWER_CLASSES
+
+
+@needs_data
+def test_shared_imagenette_classes_file_matches_the_catalogue():
+    assert data.imagenette_classes() == (tuple(datasets.IMAGENETTE_WNIDS), datasets.IMAGENETTE_CLASSES)
+
+
+def test_imagenette_classes_file_is_checked_against_the_catalogue(tmp_path):
+    path = tmp_path / "imagenette" / "CLASSES.txt"
+    path.parent.mkdir()
+    lines = datasets.imagenette_classes_text().splitlines()
+    path.write_text("\n" + "\n".join(line.replace(" ", "   ", 1) for line in lines) + "\n\n")
+    assert data.imagenette_classes(tmp_path)[1] == data.IMAGENETTE_CLASSES  # blank lines, spacing: fine
+    path.write_text("\n".join([lines[1], lines[0], *lines[2:], "n09999999 extra"]))
+    with pytest.raises(ValueError) as error:
+        data.imagenette_classes(tmp_path)
+    message = str(error.value)
+    assert str(path) in message and "IMAGENETTE_WNIDS" in message and "imagenette_classes_text()" in message
+    assert "line 1 is 'n02102040 English springer', expected 'n01440764 tench'" in message
+    assert "line 11 ('n09999999 extra') is extra" in message
+    path.write_text("\n".join(lines[:9]))
+    with pytest.raises(ValueError, match=r"line 10 \('n03888257 parachute'\) is missing"):
+        data.load_imagenette(data_dir=tmp_path)
 
 
 @needs_data

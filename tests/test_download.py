@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from course_utils import data, download
+from course_utils import data, datasets, download
 
 # fetch() warns about the bad photos planted in every stand-in archive; tests that care check it.
 pytestmark = pytest.mark.filterwarnings("ignore:fetch.*left out:UserWarning")
@@ -149,8 +149,11 @@ def downloads(tmp_path) -> list[str]:
 
 
 def test_registry_records_are_complete():
+    assert download.DATASETS is datasets.DATASETS and download.DatasetRecord is datasets.DatasetRecord
     for name, record in download.DATASETS.items():
         assert record.name == name and record.sources and record.archive in ("zip", "tar", "none")
+        assert record.layout in download.LAYOUTS
+        assert datasets.download_hint(name) == f'To download it, run course_utils.download.fetch("{name}").'
         for source in record.sources:
             assert source.url.startswith(("https://", "http://"))
             assert source.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", source.sha256)
@@ -159,6 +162,8 @@ def test_registry_records_are_complete():
     # The mnist hash is the one the installed Keras checks.
     keras_mnist = Path(importlib.util.find_spec("keras").origin).parent / "src" / "datasets" / "mnist.py"
     assert download.DATASETS["mnist"].sources[0].sha256 in keras_mnist.read_text()
+    for name in datasets.SHARED_ONLY:
+        assert name not in download.DATASETS and "shared data" in datasets.download_hint(name)
 
 
 def test_fetch_petimages_over_http_layout_and_skip_warning(tmp_path, petimages, server):

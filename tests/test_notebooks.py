@@ -1,13 +1,16 @@
-"""The committed notebooks: student versions in sync, conventions kept, solutions run top to bottom."""
+"""The committed notebooks: student versions in sync, conventions kept.
+
+Each solution notebook runs top to bottom once, under nbgrader, in ``test_nbgrader.py``.
+"""
 import json
 
 import pytest
 
-from course_autograde.execute import execute_notebook
 from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, check_cells,
                                             import_sources, notebook_path, read_notebook,
                                             solution_namespace)
-from course_autograde.sync import assignments, generate_release
+from course_autograde.sync import assignments, generate_release, source_folders
+from course_utils import checks as registry
 
 ASSIGNMENTS = assignments()
 
@@ -24,8 +27,9 @@ def fresh_release(tmp_path_factory):
     return target
 
 
-def test_there_are_graded_notebooks():
+def test_there_are_graded_notebooks_and_every_source_folder_is_registered():
     assert "01_convolutions" in ASSIGNMENTS
+    assert source_folders() == sorted(ASSIGNMENTS), "register the assignment in course_utils.checks.ASSIGNMENTS"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -65,9 +69,15 @@ def test_solution_notebook_follows_the_course_conventions(assignment):
     for exercise, source in answers.items():
         assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source
         assert f"check_{exercise}" in checks, f"exercise {exercise} has no check cell"
+    module = registry.ASSIGNMENTS[assignment]
+    assert f"from course_utils.checks import {module} as checks" in "\n".join(import_sources(nb)), (
+        "one import style for checks in every notebook")
     for grade_id, (source, points) in checks.items():
         assert points > 0, f"{grade_id} gives no points"
-        assert "### BEGIN HIDDEN TESTS" in source, f"{grade_id} has no hidden tests"
+        exercise = grade_id.removeprefix("check_")
+        assert source == (f"checks.{grade_id}({exercise})\n### BEGIN HIDDEN TESTS\n"
+                          f"checks.{grade_id}({exercise}, hidden=True)\n### END HIDDEN TESTS"), (
+            f"{grade_id}: a check cell is the visible check, then the hidden one between nbgrader's markers")
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [], "solution sources are kept without outputs"
@@ -88,17 +98,6 @@ def test_a_broken_notebook_gets_a_clear_message(tmp_path):
         read_notebook(broken)
     with pytest.raises(FileNotFoundError):
         read_notebook(tmp_path / "missing.ipynb")
-
-
-@pytest.mark.notebook
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_notebook_executes_top_to_bottom_in_fast_mode(assignment, report_time, tmp_path):
-    nb, seconds = execute_notebook(notebook_path(assignment), tmp_path / f"{assignment}.ipynb", fast=True)
-    report_time(f"{assignment}: solution notebook, fast mode", seconds)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-    assert not errors
-    assert any(o.output_type in ("display_data", "execute_result") for c in nb.cells
-               if c.cell_type == "code" for o in c.outputs), "the notebook shows nothing"
 
 
 def test_regenerating_keeps_a_copy_of_a_students_work(tmp_path, monkeypatch, capsys):

@@ -8,6 +8,13 @@ i.e. ``$COURSE_DATA_DIR``) and expects the course layout::
     mnist/mnist.npz                       fashion_mnist/*-ubyte.gz
     sample_images/*.png|jpg               pets_cam/{images/*.jpg, masks/*.png}
 
+What each dataset holds (class names, files, WordNet ids, mask values) comes
+from the catalogue :mod:`course_utils.datasets`; the names are re-exported
+here (``data.FLOWER_CLASSES``, ``data.IMAGENETTE_CLASSES``, ...). This module
+never imports :mod:`course_utils.download` (which imports it, for
+:func:`check_image_file`), and importing it reads no file: ``CLASSES.txt`` is
+read, and checked against the catalogue, only when an Imagenette loader runs.
+
 Images come back as float32 RGB in [0, 1] with shape (height, width, 3).
 A missing or empty folder raises :class:`FileNotFoundError` saying how to fix
 it; an unreadable image raises :class:`ImageFileError` when read on its own and
@@ -29,26 +36,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import settings
+from .datasets import (  # noqa: F401  (re-exported: notebooks and tests use data.<NAME>)
+    CATS_VS_DOGS_CLASSES, FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, FLOWER_CLASSES, IMAGENETTE_CLASSES,
+    IMAGENETTE_CLASSES_FILE, IMAGENETTE_WNIDS, PETS_MASK_VALUES, download_hint, imagenette_classes_text, is_metadata)
 
-CATS_VS_DOGS_CLASSES = ("cat", "dog")
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-# The sorted names of the class folders under flowers/ (label = index here).
-FLOWER_CLASSES = ("daisy", "dandelion", "rose", "sunflower", "tulip")
-# WordNet id -> name, used when imagenette/CLASSES.txt cannot be read at import.
-IMAGENETTE_WNIDS = {
-    "n01440764": "tench", "n02102040": "English springer", "n02979186": "cassette player",
-    "n03000684": "chain saw", "n03028079": "church", "n03394916": "French horn",
-    "n03417042": "garbage truck", "n03425413": "gas pump", "n03445777": "golf ball",
-    "n03888257": "parachute",
-}
-FASHION_MNIST_FILES = ("train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
-                       "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
-PETS_MASK_VALUES = {"background": 0, "cat": 1, "dog": 2, "boundary": 255}
-
-# Files that sit next to the data on purpose; never reported as stray.
-_METADATA_NAMES = {"SHA256SUMS", "CLASSES.txt", "LICENSE.txt", "README.md", "README.txt", "Thumbs.db"}
 _CATS_VS_DOGS_NAME = re.compile(r"(cat|dog)\.(\d+)\.jpe?g", re.IGNORECASE)
 _SKIP_NAMES_SHOWN = 5
 
@@ -65,28 +57,15 @@ class ImageFileError(ValueError):
                          "Delete or replace it; loaders skip such files with a warning.")
 
 
-def _download_hint(dataset: str) -> str:
-    from . import download  # imported here: download imports this module
-
-    if dataset in download.DATASETS:
-        return f'To download it, run course_utils.download.fetch("{dataset}").'
-    return (f"It has no public download: copy the `{dataset}/` folder of the course's "
-            f"shared data (../shared/data/{dataset}) there.")
-
-
 def _missing_data(dataset: str, root: Path, problem: str) -> FileNotFoundError:
     return FileNotFoundError(
         f"The {dataset} dataset is not available: {problem}. Datasets are read from {root}; "
         f"set the environment variable {settings.DATA_ENV} to the folder that holds "
-        f"`{dataset}/` (or pass data_dir=...). {_download_hint(dataset)}")
+        f"`{dataset}/` (or pass data_dir=...). {download_hint(dataset)}")
 
 
 def _root(data_dir) -> Path:
     return Path(data_dir).expanduser() if data_dir is not None else settings.data_dir()
-
-
-def _is_metadata(path: Path) -> bool:
-    return path.name.startswith(".") or path.name in _METADATA_NAMES
 
 
 def _list_folder(folder: Path, dataset: str, root: Path, dirs: bool = False) -> list[Path]:
@@ -94,7 +73,7 @@ def _list_folder(folder: Path, dataset: str, root: Path, dirs: bool = False) -> 
     if not folder.is_dir():
         raise _missing_data(dataset, root, f"the folder {folder} does not exist")
     entries = sorted(p for p in folder.iterdir()
-                     if not _is_metadata(p) and (p.is_dir() if dirs else p.is_file()))
+                     if not is_metadata(p) and (p.is_dir() if dirs else p.is_file()))
     if not entries:
         kind = "sub-folders" if dirs else "files"
         raise _missing_data(dataset, root, f"the folder {folder} has no {kind}")
@@ -112,22 +91,23 @@ def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def _names(items: Sequence[str]) -> str:
-    shown = list(items[:_SKIP_NAMES_SHOWN])
-    more = len(items) - len(shown)
-    return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+def short_list(items: Sequence[str], shown: int = _SKIP_NAMES_SHOWN) -> str:
+    """The first ``shown`` items joined with commas, then "and N more": for warnings about many files."""
+    first = list(items[:shown])
+    more = len(items) - len(first)
+    return ", ".join(first) + (f" and {more} more" if more > 0 else "")
 
 
 def _warn_skipped(bad: list[tuple[Path, str]], total: int) -> None:
     if bad:
         _warn(f"Skipped {len(bad)} of {total} image files that cannot be read: "
-              f"{_names([f'{Path(p).name} ({reason})' for p, reason in bad])}. Delete or replace them.")
+              f"{short_list([f'{Path(p).name} ({reason})' for p, reason in bad])}. Delete or replace them.")
 
 
 def _warn_ignored(ignored: list[Path], folder: Path, expected: str) -> None:
     if ignored:
         _warn(f"Ignored {len(ignored)} files in {folder} not named like {expected}: "
-              f"{_names([p.name for p in ignored])}.")
+              f"{short_list([p.name for p in ignored])}.")
 
 
 # --------------------------------------------------------------------------- single images
@@ -469,29 +449,37 @@ def flowers_dataset(image_size=(128, 128), batch_size: int = 32, shuffle: bool =
                              cache=cache, augment=augment)
 
 
-def _parse_classes(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    pairs = [line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip()]
-    return tuple(w for w, _ in pairs), tuple(n.strip() for _, n in pairs)
+def _classes_mismatch(path: Path, lines: list[str], expected: list[str]) -> ValueError:
+    differences = [f"line {i + 1} is {got!r}, expected {want!r}"
+                   for i, (got, want) in enumerate(zip(lines, expected)) if got != want]
+    differences += [f"line {i + 1} ({got!r}) is extra" for i, got in enumerate(lines) if i >= len(expected)]
+    differences += [f"line {i + 1} ({want!r}) is missing" for i, want in enumerate(expected) if i >= len(lines)]
+    return ValueError(
+        f"{path} does not match the course's Imagenette classes (course_utils.datasets.IMAGENETTE_WNIDS): "
+        f"{short_list(differences)}. The loaders label photos in the catalogue's order (data.IMAGENETTE_CLASSES), "
+        "so this folder may hold another version of the dataset. If its <wnid> folders are the course's, "
+        "replace the file with the course's version: "
+        f"Path({str(path)!r}).write_text(course_utils.datasets.imagenette_classes_text()).")
 
 
 def imagenette_classes(data_dir=None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(wnids, names)`` from ``imagenette/CLASSES.txt`` (one "wnid name" per line)."""
+    """``(wnids, names)`` from ``imagenette/CLASSES.txt`` (one "wnid name" per line, in label order).
+
+    The file must list the catalogue's :data:`IMAGENETTE_WNIDS` in that order
+    (blank lines and extra spaces aside); one that lists other classes, or the
+    same ones in another order, raises :class:`ValueError` saying which lines differ.
+    """
     root = _root(data_dir)
-    return _parse_classes(_require_file(root / "imagenette" / "CLASSES.txt", "imagenette", root))
-
-
-def _imagenette_names_at_import() -> tuple[str, ...]:
-    try:
-        return _parse_classes(settings.data_dir() / "imagenette" / "CLASSES.txt")[1]
-    except (OSError, ValueError):  # no data yet: the names are fixed anyway
-        return tuple(IMAGENETTE_WNIDS.values())
-
-
-IMAGENETTE_CLASSES = _imagenette_names_at_import()
+    path = _require_file(root / "imagenette" / IMAGENETTE_CLASSES_FILE, "imagenette", root)
+    lines = [" ".join(line.split()) for line in path.read_text().splitlines() if line.strip()]
+    expected = imagenette_classes_text().splitlines()
+    if lines != expected:
+        raise _classes_mismatch(path, lines, expected)
+    return tuple(IMAGENETTE_WNIDS), IMAGENETTE_CLASSES
 
 
 def imagenette_files(split: str = "train", data_dir=None) -> tuple[list[Path], np.ndarray]:
-    """Paths under ``imagenette/<split>/<wnid>/`` and labels (line index in CLASSES.txt)."""
+    """Paths under ``imagenette/<split>/<wnid>/`` and labels (index in :data:`IMAGENETTE_WNIDS`)."""
     _check_split(split, ("train", "val"))
     root = _root(data_dir)
     wnids, _ = imagenette_classes(root)
@@ -593,7 +581,7 @@ def _read_mask(path: Path, size) -> np.ndarray:
 
 
 def _pet_label(name: str, mask: np.ndarray) -> str:
-    cats, dogs = np.count_nonzero(mask == 1), np.count_nonzero(mask == 2)
+    cats, dogs = (np.count_nonzero(mask == PETS_MASK_VALUES[label]) for label in ("cat", "dog"))
     if cats or dogs:
         return "cat" if cats >= dogs else "dog"
     return "cat" if name[:1].isupper() else "dog"  # Oxford-IIIT naming: cat breeds are capitalised

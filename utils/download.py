@@ -19,6 +19,14 @@ URLs can be overridden, for a mirror or a test server:
 
 The recorded checksum still applies to an overridden URL unless ``sha256=``
 says otherwise (``sha256=None`` skips the check).
+
+What to download (URLs, checksums, archive kinds, the folders and files each
+dataset must end up with) is the catalogue :mod:`course_utils.datasets`:
+:data:`DATASETS`, :class:`DatasetRecord` and :class:`Source` live there and are
+re-exported here. This module holds the network, unpacking and layout code; a
+record's ``layout`` names one of the functions in :data:`LAYOUTS`. It imports
+:mod:`course_utils.data` only to check images (:func:`~course_utils.data.check_image_file`)
+and to word warnings (:func:`~course_utils.data.short_list`); that module never imports this one.
 """
 from __future__ import annotations
 
@@ -36,21 +44,20 @@ import urllib.request
 import warnings
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Mapping
 
 from . import settings
-from .data import (FASHION_MNIST_FILES, FLOWER_CLASSES, IMAGENETTE_WNIDS, _is_metadata, _names,
-                   check_image_file)
+from .data import check_image_file, short_list
+from .datasets import (  # DATASETS, DatasetRecord, Source: also download.<NAME>, as before
+    DATASETS, FLOWER_CLASSES, IMAGENETTE_CLASSES_FILE, IMAGENETTE_WNIDS, PETIMAGES_TEST_FROM, DatasetRecord,
+    Source, imagenette_classes_text, is_metadata)
 
 MIRROR_ENV = "COURSE_DOWNLOAD_MIRROR"
 MARKER_NAME = ".course-download.json"
 TIMEOUT_SECONDS = 60
 _CHUNK = 1 << 20
 _RECORDED = object()  # default of fetch(sha256=...): use the checksum in the registry
-# PetImages photos numbered from here on go to test/ (500 per class, as in the shared copy).
-PETIMAGES_TEST_FROM = 12000
 
 
 class DownloadError(RuntimeError):
@@ -65,41 +72,10 @@ class UnsafeArchiveError(DownloadError):
     """An archive member would be written outside the target folder."""
 
 
-@dataclass(frozen=True)
-class Source:
-    """One file to download: its public URL, sha256 (None if unknown) and size in bytes."""
-
-    url: str
-    sha256: str | None
-    size: int | None = None
-
-    @property
-    def filename(self) -> str:
-        return PurePosixPath(self.url.split("?")[0]).name
-
-
 # A layout function moves the downloaded/unpacked files into the course folder
 # and returns the (file, reason) pairs it left out. Its inputs are the unpacked
 # archive folder, or the downloaded files themselves when there is no archive.
 Layout = Callable[[list[Path], Path], list[tuple[Path, str]]]
-
-
-@dataclass(frozen=True)
-class DatasetRecord:
-    """How to get one dataset: where from, how to unpack it, how to lay it out."""
-
-    name: str
-    sources: tuple[Source, ...]
-    archive: str  # "zip", "tar" (any compression) or "none"
-    layout: Layout
-    required: tuple[str, ...]  # paths inside the folder that show it is present
-    homepage: str
-    licence: str
-    note: str = ""
-
-    @property
-    def url_env(self) -> str:
-        return f"COURSE_URL_{self.name.upper()}"
 
 
 # --------------------------------------------------------------------------- layouts
@@ -175,7 +151,7 @@ def _layout_imagenette(inputs: list[Path], dst: Path) -> list[tuple[Path, str]]:
     moves = [(path, dst / split / wnid / path.name)
              for split in ("train", "val") for wnid in IMAGENETTE_WNIDS
              for path in sorted((base / split / wnid).glob("*")) if path.is_file()]
-    (dst / "CLASSES.txt").write_text("".join(f"{w} {n}\n" for w, n in IMAGENETTE_WNIDS.items()))
+    (dst / IMAGENETTE_CLASSES_FILE).write_text(imagenette_classes_text())
     return _place_images(moves)
 
 
@@ -186,69 +162,9 @@ def _layout_copy(inputs: list[Path], dst: Path) -> list[tuple[Path, str]]:
     return []
 
 
-# --------------------------------------------------------------------------- registry
-
-_FASHION_SHA256 = {  # from tensorflow_datasets' url_checksums/fashion_mnist.txt
-    "train-images-idx3-ubyte.gz": ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84", 26421880),
-    "train-labels-idx1-ubyte.gz": ("a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845", 29515),
-    "t10k-images-idx3-ubyte.gz": ("346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073", 4422102),
-    "t10k-labels-idx1-ubyte.gz": ("67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5148),
-}
-_SAMPLE_PHOTOS = ("bmw.png", "boat.png", "dog.png", "jemma.png", "office.png", "scotch.png",
-                  "soccer_ball.jpg", "tv.png")
-
-DATASETS: dict[str, DatasetRecord] = {record.name: record for record in [
-    DatasetRecord(
-        name="cats_vs_dogs",
-        sources=(Source("https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
-                        "kagglecatsanddogs_5340.zip",
-                        # sha256 and size as recorded by Hugging Face datasets' cats_vs_dogs checksums
-                        "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9", 824887076),),
-        archive="zip", layout=_layout_petimages, required=("train", "test"),
-        homepage="https://www.microsoft.com/en-us/download/details.aspx?id=54765",
-        licence="Microsoft Research release of the Asirra photos; see the licence file in the archive",
-        note=("The full set: 12,500 photos per class at their original sizes (the shared copy has "
-              "3,001 + 500 per class at 200x200). Photos numbered 12000 and up form test/.")),
-    DatasetRecord(
-        name="flowers",
-        sources=(Source("https://storage.googleapis.com/download.tensorflow.org/example_images/flower_photos.tgz",
-                        # sha256 and size from tensorflow_datasets' url_checksums/tf_flowers.txt
-                        "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c", 228813984),),
-        archive="tar", layout=_layout_flowers, required=FLOWER_CLASSES,
-        homepage="https://www.tensorflow.org/datasets/catalog/tf_flowers",
-        licence="CC-BY, per photo (Flickr); attributions in flowers/LICENSE.txt",
-        note=("TensorFlow's flower_photos (3,670 photos, original sizes), the same five classes and "
-              "Flickr source as the shared copy (Kaggle flowers-recognition, 4,317 photos at 128x128).")),
-    DatasetRecord(
-        name="mnist",
-        sources=(Source("https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
-                        # the hash keras.datasets.mnist.load_data() checks (keras 3.15 source)
-                        "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"),),
-        archive="none", layout=_layout_copy, required=("mnist.npz",),
-        homepage="https://yann.lecun.com/exdb/mnist/", licence="CC BY-SA 3.0"),
-    DatasetRecord(
-        name="fashion_mnist",
-        sources=tuple(Source(f"http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{name}",
-                             *_FASHION_SHA256[name]) for name in FASHION_MNIST_FILES),
-        archive="none", layout=_layout_copy, required=FASHION_MNIST_FILES,
-        homepage="https://github.com/zalandoresearch/fashion-mnist", licence="MIT"),
-    DatasetRecord(
-        name="imagenette",
-        sources=(Source("https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-160.tgz",
-                        # sha256 and size from tensorflow_datasets' url_checksums/imagenette.txt
-                        "88daccb09b6fce93f45e6c09ddeb269cce705549e6bff322092a2a5a11489863", 98948031),),
-        archive="tar", layout=_layout_imagenette, required=("CLASSES.txt", "train", "val"),
-        homepage="https://github.com/fastai/imagenette",
-        licence="ImageNet images: non-commercial research and education",
-        note="fast.ai's imagenette2-160 (shorter side 160 px); the loaders resize anyway."),
-    DatasetRecord(
-        name="sample_images",
-        sources=tuple(Source("https://raw.githubusercontent.com/ethen8181/machine-learning/master/"
-                             f"keras/resnet_cam/images/{name}", None) for name in _SAMPLE_PHOTOS),
-        archive="none", layout=_layout_copy, required=_SAMPLE_PHOTOS,
-        homepage="https://github.com/ethen8181/machine-learning", licence="repository MIT; photos third-party",
-        note="No published checksums: files on a branch, so they are not verified."),
-]}
+# The layout function of each DatasetRecord.layout name in the catalogue.
+LAYOUTS: dict[str, Layout] = {"petimages": _layout_petimages, "flowers": _layout_flowers,
+                              "imagenette": _layout_imagenette, "copy": _layout_copy}
 
 
 # --------------------------------------------------------------------------- downloading
@@ -440,8 +356,8 @@ def fetch(name: str, data_dir=None, url: str | None = None, sha256=_RECORDED, fo
                                                           for f in files]
         out = staging / name
         out.mkdir()
-        skipped = record.layout(inputs, out)
-        kept = sum(1 for p in out.rglob("*") if p.is_file() and not _is_metadata(p))
+        skipped = LAYOUTS[record.layout](inputs, out)
+        kept = sum(1 for p in out.rglob("*") if p.is_file() and not is_metadata(p))
         (out / MARKER_NAME).write_text(json.dumps(
             {"dataset": name, "urls": urls, "files": kept, "skipped": len(skipped),
              "fetched": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=1))
@@ -452,7 +368,7 @@ def fetch(name: str, data_dir=None, url: str | None = None, sha256=_RECORDED, fo
         shutil.rmtree(staging, ignore_errors=True)
     if skipped:
         warnings.warn(f"fetch({name!r}) left out {len(skipped)} of {kept + len(skipped)} files that are not "
-                      f"valid images: {_names([f'{p.parent.name}/{p.name} ({why})' for p, why in skipped])}.",
+                      f"valid images: {short_list([f'{p.parent.name}/{p.name} ({why})' for p, why in skipped])}.",
                       UserWarning, stacklevel=2)
     _say(f"{name}: {kept} files in {target}")
     return target

@@ -1,38 +1,42 @@
 """Checks of notebook 03: the convolutional block of ResNet-50.
 
-``check_convolutional_block(convolutional_block)`` inspects the block (main
-path as in the identity block but with stride s on the first 1x1 conv, and a
-shortcut Conv2D(F3, 1x1, stride s) -> BatchNorm from the block input) and
-compares its outputs with the references, with known weights and with the
-seeded Glorot initializer, in inference and in training mode.
-``hidden=True`` runs s=1, s=3 and the default s.
+``check_convolutional_block(convolutional_block)`` reads the block's graph
+back (the main path of the identity block with the stride s on its first 1x1
+conv, and a shortcut Conv2D(F3, 1x1, stride s) -> BatchNorm from the block
+input: names, filters, kernels, strides, padding, BatchNorm settings,
+initializers), then compares its outputs with the references, with known
+weights and with the seeded Glorot initializer, in inference and in training
+mode (:mod:`._blocks` does both).
+
+Cases: visible, the notebook's demo with the default s (so a wrong default
+shows) and a stage-2 block with s=1 (so a stride hard-coded to 2, or names
+hard-coded to the demo's 'res1a...', show too); hidden, s=1, s=3 and the
+default s with other sizes, kernel sizes, filters, stages and blocks. Both
+visible cases have f=2: an answer that hard-codes the middle kernel to 2x2
+passes the visible check only.
+
+Accepted and rejected spellings: as in notebook 02 (see :mod:`._blocks`).
+Rejected in particular, because it changes the outputs: the stride on the
+f x f convolution (ResNet v1.5) instead of the first 1x1 one (v1, the
+original model the course builds and notebook 04 assembles).
 """
 from __future__ import annotations
 
-from .. import references
-from ._blocks import Case, check_block, reference_outputs
-from .core import passed
+from . import engine
+from ._blocks import block_exercise
 
-ASSIGNMENT = "03_convolutional_block"
-EXERCISE = "convolutional_block"
+CHECKS = engine.Assignment("03_convolutional_block", [block_exercise(
+    "convolutional_block", convolutional=True,
+    visible={
+        # The classic demo: np.random.seed(0); X = np.random.randn(3, 4, 4, 6); f=2, filters [2, 4, 6], stage 1,
+        # block 'a', the default s=2.
+        "demo": dict(shape=(3, 4, 4, 6), f=2, filters=(2, 4, 6), stage=1, block="a", seed=0),
+        # The first block of ResNet-50's stage 2 keeps the height and width: s=1.
+        "s1_stage2a": dict(shape=(2, 5, 5, 3), f=2, filters=(2, 3, 5), stage=2, block="a", seed=4, s=1),
+    },
+    hidden={"s1_stage2b": dict(shape=(2, 4, 4, 3), f=3, filters=(2, 3, 5), stage=2, block="b", seed=1, s=1),
+            "s3_stage5a": dict(shape=(2, 7, 7, 4), f=2, filters=(3, 4, 8), stage=5, block="a", seed=2, s=3),
+            "default_s_stage3a": dict(shape=(2, 6, 6, 4), f=3, filters=(4, 3, 6), stage=3, block="a", seed=3)})])
 
-# The classic demo: np.random.seed(0); X = np.random.randn(3, 4, 4, 6); f=2, filters [2, 4, 6], stage 1, block 'a', s=2.
-DEMO = Case("demo", shape=(3, 4, 4, 6), f=2, filters=(2, 4, 6), stage=1, block="a", seed=0, s=2)
-HIDDEN = [
-    Case("s1_stage2b", shape=(2, 4, 4, 3), f=3, filters=(2, 3, 5), stage=2, block="b", seed=1, s=1),
-    Case("s3_stage5a", shape=(2, 7, 7, 4), f=2, filters=(3, 4, 8), stage=5, block="a", seed=2, s=3),
-    Case("default_s_stage3a", shape=(2, 6, 6, 4), f=3, filters=(4, 3, 6), stage=3, block="a", seed=3),
-]
-
-
-def build_references(ns: dict) -> dict:
-    block = ns[EXERCISE]
-    return {"cases": {case.name: reference_outputs(block, case) for case in [DEMO] + HIDDEN}}
-
-
-def check_convolutional_block(convolutional_block, hidden: bool = False) -> None:
-    """Visible: the demo case (s=2). Hidden: s=1, s=3, the default s, other sizes and names."""
-    cases = HIDDEN if hidden else [DEMO]
-    check_block(convolutional_block, EXERCISE, cases, convolutional=True,
-                references=references.load(ASSIGNMENT)["cases"])
-    passed(EXERCISE + (" (hidden cases)" if hidden else ""))
+check_convolutional_block = CHECKS.checker("convolutional_block")
+build_references = CHECKS.build_references

@@ -90,10 +90,10 @@ def error_text(error: BaseException, limit: int = 300) -> str:
     when calling ...", "Arguments received by ..."); that text is dropped.
     """
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    if "Error encountered:" in text:  # "Could not automatically infer the output shape ... Error encountered: <the error>"
+        text = text.rsplit("Error encountered:", 1)[1]
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     lines = [line for line in lines if not line.startswith("Exception encountered when calling")]
-    if "Error encountered:" in lines:
-        lines = lines[lines.index("Error encountered:") + 1:]
     for index, line in enumerate(lines):
         if line.startswith("Arguments received by"):
             lines = lines[:index]

@@ -84,13 +84,13 @@ class CrashHint:
     error: type | tuple[type, ...] = Exception
 
     def applies(self, error: BaseException) -> bool:
-        text = str(error)
+        text = error_text(error, limit=100_000)  # the error's own words, without Keras' wrapping
         return isinstance(error, self.error) and all(word in text for word in self.words)
 
 
 # Crashes whose cause can be named whatever the exercise.
 COMMON_CRASHES = (
-    CrashHint(("KerasTensor",), "a TensorFlow function (tf.nn.relu, tf.add, tf.reshape...) was applied to a Keras "
+    CrashHint(("KerasTensor cannot be used as input to a TensorFlow function",), "a TensorFlow function (tf.nn.relu, tf.add, tf.reshape...) was applied to a Keras "
               "tensor: inside a model use a layer (layers.ReLU(), layers.Add()) or keras.ops (keras.ops.relu, "
               "keras.ops.add), which work on symbolic tensors."),
     CrashHint((), "a name your code uses is not defined: define it in the answer cell, or run the cell that "
@@ -176,7 +176,7 @@ def student_lines(error: BaseException, limit: int = 3) -> tuple[str, ...]:
 
 def crash(error: BaseException, doing: str, extra: Sequence[CrashHint] = (), name: str | None = None) -> CheckFailed:
     """The failure for an exception raised by the student's code while the check was ``doing`` something."""
-    if isinstance(error, NotImplementedError) and not str(error).strip():
+    if isinstance(error, NotImplementedError):  # the stub's `raise NotImplementedError()`
         return CheckFailed(f"{name or doing.split('(')[0]} is not written yet", hint=NOT_WRITTEN)
     hint = next((c.hint for c in (*extra, *COMMON_CRASHES) if c.applies(error)),
                 "read the error and the line of your code shown below; run the exercise cell on its own to "
@@ -277,7 +277,8 @@ def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: 
         return
     what, want, got = problem
     hint = diagnose(exercise, case, found, expected, results) or exercise.hint
-    raise CheckFailed(f"{exercise.describe(case)}{': ' + what if what else ''}", expected=want, found=got, hint=hint)
+    joined = what if what.startswith("[") else f": {what}" if what else ""
+    raise CheckFailed(f"{exercise.describe(case)}{joined}", expected=want, found=got, hint=hint)
 
 
 def check(exercise: Exercise, answer, expected: Mapping[str, Any], hidden: bool = False) -> None:

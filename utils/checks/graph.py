@@ -59,6 +59,13 @@ def kind(op) -> str:
     return name
 
 
+def call_arguments(tensor) -> tuple[tuple, dict]:
+    """(positional, keyword) arguments of the call that made ``tensor`` (e.g. a ``training=`` flag)."""
+    h = history(tensor)
+    arguments = h.operation._inbound_nodes[h.node_index].arguments
+    return tuple(arguments.args), dict(arguments.kwargs)
+
+
 def ancestors(tensor) -> set:
     """Ids of the operations that ``tensor`` depends on (its own included)."""
     seen, stack = set(), [tensor]

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .core import CheckFailed, difference, fail, short
+from .core import CheckFailed, difference, error_text, fail, short
 from .engine import call
 
 
@@ -44,7 +44,7 @@ def check_config(layer_class, arguments: Mapping[str, Any], described: str, fix:
              hint=f"missing get_config: Keras 3 records constructor arguments by itself only when they are plain "
                   f"values. Define get_config(): {fix}.")
     except Exception as error:
-        raise CheckFailed(f"{what} raised {type(error).__name__}", found=str(error).strip()[:200],
+        raise CheckFailed(f"{what} raised {type(error).__name__}", found=error_text(error, 200),
                           hint=f"get_config(): {fix}.") from None
     if not isinstance(config, dict):
         fail(f"{what} should return a dict", expected="a dict", found=short(config), hint=f"get_config(): {fix}.")
@@ -63,7 +63,7 @@ def check_config(layer_class, arguments: Mapping[str, Any], described: str, fix:
         clone_config = clone.get_config()
     except Exception as error:
         raise CheckFailed(f"{layer_class.__name__}.from_config({what}) failed with {type(error).__name__}",
-                          found=str(error).strip()[:200],
+                          found=error_text(error, 200),
                           hint="__init__ must accept **kwargs and pass them to super().__init__(**kwargs); the keys "
                                "of get_config() must be the arguments of __init__.") from None
     _expect_recorded(f"{layer_class.__name__}.from_config({what})", clone_config, arguments, read,
@@ -106,12 +106,12 @@ def check_save_load(model, data: np.ndarray, layer_class, described: str, fix: s
             model.save(path)
         except Exception as error:
             raise CheckFailed(f"{described} could not be saved to a .keras file: {type(error).__name__}",
-                              found=str(error).strip()[:200], hint=f"missing get_config: {fix}.") from None
+                              found=error_text(error, 200), hint=f"missing get_config: {fix}.") from None
         try:
             reloaded = keras.models.load_model(path, custom_objects=registered_objects(layer_class))
         except Exception as error:
             raise CheckFailed(f"{described} was saved but could not be loaded back: {type(error).__name__}",
-                              found=str(error).strip()[:200],
+                              found=error_text(error, 200),
                               hint="get_config() must return exactly the arguments __init__ accepts plus the base "
                                    "layer's config, and __init__ must pass **kwargs to super().__init__.") from None
     after = np.asarray(reloaded(data, training=False))

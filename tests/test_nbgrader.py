@@ -1,0 +1,153 @@
+"""One real nbgrader run per graded notebook, in one throw-away course for the whole session.
+
+The class of each notebook: ``solution`` (the release with the solution's answers), ``untouched``
+(the release as handed out) and the students of its catalogue's ``CLASS``, each handing in some
+catalogue entries on top of the solution's other answers. Points come from the notebook metadata.
+
+* scores: a student loses exactly the exercises of the mistakes handed in, nothing for alternatives
+  (a correct answer that warns and writes to stderr included);
+* feedback: names each mistake;
+* a failed check shows as a short message: at most 8 lines, no traceback, no path into the course's code;
+* the solution notebook runs top to bottom without an error (its only end-to-end run in the suite),
+  shows its figures, and every check cell prints its pass line.
+"""
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import pytest
+
+from catalogue import Alternative, Mistake, catalogues
+from course_autograde.course import GradingCourse
+from course_autograde.notebook_code import answer_sources, check_cells, notebook_path, read_notebook, replace_answers
+from course_utils import checks
+
+pytestmark = pytest.mark.nbgrader
+ASSIGNMENTS = list(checks.ASSIGNMENTS)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+CATALOGUES = catalogues()
+
+
+def points(assignment: str) -> dict[str, float]:
+    """Check-cell grade_id -> points, from the solution notebook's metadata."""
+    return {grade_id: value for grade_id, (_, value) in check_cells(read_notebook(notebook_path(assignment))).items()}
+
+
+def handed_in(assignment: str) -> dict[str, list]:
+    """student -> the catalogue entries they hand in."""
+    catalogue = CATALOGUES[assignment]
+    by_id = {e.id: e for e in catalogue.MISTAKES + catalogue.HARD_CODED + catalogue.ALTERNATIVES}
+    return {student: [by_id[i] for i in ids] for student, ids in catalogue.CLASS.items()}
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    course = GradingCourse(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
+    course.generate()
+    return course
+
+
+@pytest.fixture(scope="session")
+def graded(course, report_time):
+    """``graded(assignment)``: the course after its class was autograded (once per assignment)."""
+    done = set()
+
+    def grade(assignment: str) -> GradingCourse:
+        if assignment not in done:
+            release = read_notebook(course.release_path(assignment))
+            solution = answer_sources(read_notebook(notebook_path(assignment)))
+            course.submit("solution", assignment, replace_answers(release, solution))
+            course.submit("untouched", assignment, release)
+            for student, entries in handed_in(assignment).items():
+                answers = {**solution, **{e.exercise: e.code for e in entries}}
+                course.submit(student, assignment, replace_answers(release, answers))
+            start = time.perf_counter()
+            course.autograde(assignment)
+            report_time(f"{assignment}: nbgrader autograde ({len(handed_in(assignment)) + 2} students)",
+                        time.perf_counter() - start)
+            course.generate_feedback(assignment)
+            done.add(assignment)
+        return course
+    return grade
+
+
+def check_scores(scores: dict) -> dict:
+    return {name: value for name, value in scores.items() if name.startswith("check_")}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_scores_lose_exactly_the_exercises_with_mistakes(assignment, graded):
+    scores = graded(assignment).scores(assignment)
+    full = points(assignment)
+    assert check_scores(scores["solution"]) == {name: (value, value) for name, value in full.items()}
+    assert check_scores(scores["untouched"]) == {name: (0.0, value) for name, value in full.items()}
+    for student, entries in handed_in(assignment).items():
+        lost = {f"check_{e.exercise}" for e in entries if not isinstance(e, Alternative)}
+        expected = {name: (0.0 if name in lost else value, value) for name, value in full.items()}
+        assert check_scores(scores[student]) == expected, student
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_names_each_mistake(assignment, graded):
+    course = graded(assignment)
+    assert "not written yet" in html.unescape(course.feedback_path("untouched", assignment).read_text())
+    for student, entries in handed_in(assignment).items():
+        text = html.unescape(course.feedback_path(student, assignment).read_text())
+        for mistake in (e for e in entries if isinstance(e, Mistake)):
+            for word in mistake.words:
+                assert word in text, f"{student}: the feedback on {mistake.exercise} does not say {word!r}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_failed_check_shows_a_short_message_without_traceback(assignment, graded):
+    course = graded(assignment)
+    failures = []
+    for student in ["untouched", *handed_in(assignment)]:
+        for cell in course.autograded(student, assignment).cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+                failures += [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    assert failures
+    for output in failures:
+        text = ANSI.sub("", "\n".join(output["traceback"]))
+        assert len(text.splitlines()) <= 8, text
+        assert "Traceback" not in text and "course_utils" not in text and "site-packages" not in text, text
+        assert "/utils/checks" not in text, text
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_runs_without_errors_and_every_check_prints_its_pass_line(assignment, graded):
+    course = graded(assignment)
+    assert course.error_outputs("solution", assignment) == []
+    printed = "".join(o.get("text", "") for cell in course.autograded("solution", assignment).cells
+                      if cell.cell_type == "code" for o in cell.get("outputs", []))
+    shown = [o for cell in course.autograded("solution", assignment).cells if cell.cell_type == "code"
+             for o in cell.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
+    assert shown, "the notebook shows nothing"
+    for exercise in answer_sources(read_notebook(notebook_path(assignment))):
+        assert f"\u2714 {exercise}: all checks passed." in printed
+        assert f"\u2714 {exercise}: hidden checks passed." in printed
+
+
+def test_a_correct_answer_that_warns_gets_full_marks_and_a_note(graded):
+    assignment = "01_convolutions"
+    course = graded(assignment)
+    assert "warns" in CATALOGUES[assignment].CLASS
+    scores = check_scores(course.scores(assignment)["warns"])
+    assert all(score == maximum for score, maximum in scores.values()), scores
+    outputs = [o for cell in course.autograded("warns", assignment).cells if cell.cell_type == "code"
+               for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+    assert not [o for o in outputs if o["name"] == "stderr"]
+    assert "note (costs no points): UserWarning" in "".join(o["text"] for o in outputs)
+
+
+def test_a_crash_in_the_students_code_quotes_their_cell_and_line(graded):
+    assignment = "01_convolutions"
+    assert "static_batch_size" in CATALOGUES[assignment].CLASS["mistakes_b"]
+    cells = graded(assignment).autograded("mistakes_b", assignment).cells
+    check = next(c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == "check_DepthPool")
+    text = ANSI.sub("", "\n".join(line for o in check.outputs if o.get("output_type") == "error"
+                                   for line in o["traceback"]))
+    assert "raised TypeError" in text and "in your code:" in text, text
+    assert re.search(r"Cell In\[\d+\], line \d+, in call: .*tf\.reshape", text), text
