@@ -8,7 +8,7 @@ from pathlib import Path
 os.environ.setdefault("COURSE_FAST", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).parent))  # catalogue.py, catalogues/, grading.py
+sys.path.insert(0, str(Path(__file__).parent))  # catalogue.py and catalogues/
 
 import pytest  # noqa: E402
 
