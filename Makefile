@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install course test references notebooks benchmark clean
+.PHONY: install course test references notebooks benchmark backbone clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ references: $(STAMP)
 	$(PY) -m course_autograde.make_references
 benchmark: $(STAMP)
 	$(PY) -m benchmarks
+# The course's pretrained backbone for notebook 06 (about 70 minutes on 2 cores; resumable).
+backbone: $(STAMP)
+	$(PY) -m course_utils.pretrain
 
 clean:
 	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db

@@ -1,0 +1,251 @@
+"""Pretrained backbones for transfer learning and class activation maps (notebook 06).
+
+Two backbones, one interface:
+
+* ``imagenet``: ``keras.applications.ResNet50(weights="imagenet")``, for users who are
+  online (or whose Keras cache already holds the weights);
+* ``imagenette``: the course's own ResNet-18-style network (:func:`resnet18`),
+  pretrained offline on the 10 Imagenette classes by ``python -m course_utils.pretrain``
+  (``make backbone``) into ``COURSE_CACHE_DIR/backbones/``, or downloaded as a
+  published copy (:func:`fetch_published`).
+
+``COURSE_BACKBONE=auto|imagenet|imagenette`` picks one; ``auto`` (the default) takes
+ImageNet weights when Keras has or can fetch them, else the course's backbone from the
+cache, else (fast mode on a fresh machine) a stand-in trained for a few steps.
+:func:`load_backbone` returns a :class:`Backbone` that says which one it is, in one line.
+
+Every backbone takes images with values 0-255 (its preprocessing is inside the model),
+ends with a named feature map (``feature_layer``), global average pooling and a Dense
+softmax (``dense_layer``): what a class activation map needs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import settings
+
+BACKBONE_ENV = "COURSE_BACKBONE"
+BACKBONE_PATH_ENV = "COURSE_BACKBONE_PATH"
+CHOICES = ("auto", "imagenet", "imagenette")
+NAME = "imagenette_resnet18"
+WEIGHTS_FILE = f"{NAME}.weights.h5"
+MANIFEST_FILE = f"{NAME}.json"
+# Imagenette channel statistics (0-255 scale), measured on the training photos.
+MEAN = (117.6, 116.3, 108.1)
+STD = (70.5, 68.6, 73.3)
+STAGES = ((64, 2, 1), (128, 2, 2), (256, 2, 2), (512, 2, 2))  # (filters, blocks, stride of the first block)
+FEATURE_LAYER = "features"      # the last feature map (stride 32): 7x7 for a 224x224 input
+POOL_LAYER = "avg_pool"
+DENSE_LAYER = "predictions"
+# A published copy of the pretrained weights, for online users (URL, sha256); none published yet.
+PUBLISHED: dict[str, tuple[str, str]] = {}
+
+
+# --------------------------------------------------------------------------- the architecture
+
+
+def _conv_bn(x, filters, kernel, strides, name, relu=True, zero_gamma=False):
+    from keras import layers
+
+    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
+                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=f"{name}_bn",
+                                  gamma_initializer="zeros" if zero_gamma else "ones")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
+
+
+def _basic_block(x, filters, strides, name):
+    """Two 3x3 convolutions and a shortcut (projected when the shape changes)."""
+    from keras import layers
+
+    shortcut = x
+    if strides != 1 or x.shape[-1] != filters:
+        shortcut = _conv_bn(x, filters, 1, strides, f"{name}_0", relu=False)
+    y = _conv_bn(x, filters, 3, strides, f"{name}_1")
+    y = _conv_bn(y, filters, 3, 1, f"{name}_2", relu=False, zero_gamma=True)
+    y = layers.Add(name=f"{name}_add")([shortcut, y])
+    return layers.ReLU(name=f"{name}_out")(y)
+
+
+def resnet18(classes: int = 10, input_shape=(None, None, 3), name: str = NAME):
+    """A ResNet-18-style network (basic blocks 2-2-2-2, 64-512 filters, 11.2 M parameters).
+
+    Input: images with values 0-255 of any size; the normalisation is the first layer.
+    Layer names follow ``keras.applications``: ``conv{stage}_block{n}_...``, the last
+    feature map ``features``, then ``avg_pool`` and the softmax ``predictions``.
+    """
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(input_shape, name="images")
+    x = layers.Normalization(mean=list(MEAN), variance=[s * s for s in STD], name="normalize")(inputs)
+    x = _conv_bn(x, 64, 7, 2, "conv1")
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    for stage, (filters, blocks, strides) in enumerate(STAGES, start=2):
+        for block in range(1, blocks + 1):
+            x = _basic_block(x, filters, strides if block == 1 else 1, f"conv{stage}_block{block}")
+    x = layers.Identity(name=FEATURE_LAYER)(x)
+    x = layers.GlobalAveragePooling2D(name=POOL_LAYER)(x)
+    outputs = layers.Dense(classes, activation="softmax", name=DENSE_LAYER)(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+# --------------------------------------------------------------------------- finding the weights
+
+
+def backbone_dir() -> Path:
+    path = settings.cache_dir() / "backbones"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def weights_path() -> Path:
+    """``COURSE_BACKBONE_PATH`` when set (a ``.weights.h5`` file), else the cache."""
+    given = os.environ.get(BACKBONE_PATH_ENV)
+    return Path(given).expanduser() if given else backbone_dir() / WEIGHTS_FILE
+
+
+def manifest_path(weights: Path | None = None) -> Path:
+    weights = Path(weights or weights_path())
+    return weights.with_name(weights.name.replace(".weights.h5", ".json"))
+
+
+def read_manifest(weights: Path | None = None) -> dict | None:
+    path = manifest_path(weights)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fetch_published(url: str, expected_sha256: str, target: Path | None = None) -> Path:
+    """Download a published copy of the weights (and its manifest, ``<url>.json``), checking the sha256."""
+    target = Path(target or backbone_dir() / WEIGHTS_FILE)
+    partial = target.with_name(target.name + ".part")
+    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as file:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            file.write(chunk)
+    found = sha256(partial)
+    if found != expected_sha256:
+        partial.unlink()
+        raise ValueError(f"the backbone downloaded from {url} has sha256 {found}, expected {expected_sha256}: "
+                         "the file is damaged or not the published one; nothing was kept.")
+    partial.replace(target)
+    manifest_url = url.replace(".weights.h5", ".json")
+    if manifest_url != url:
+        try:
+            with urllib.request.urlopen(manifest_url, timeout=60) as response:
+                manifest_path(target).write_bytes(response.read())
+        except OSError:
+            pass
+    return target
+
+
+# --------------------------------------------------------------------------- choosing one
+
+
+@dataclass
+class Backbone:
+    """A pretrained classifier and what it is, for the notebook to say in one line."""
+
+    kind: str                 # "imagenet", "imagenette" or "stand-in"
+    model: object
+    class_names: tuple
+    input_size: int           # the size it was trained at
+    description: str
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def feature_layer(self) -> str:
+        return "conv5_block3_out" if self.kind == "imagenet" else FEATURE_LAYER
+
+    @property
+    def dense_layer(self) -> str:
+        return DENSE_LAYER
+
+    def __str__(self) -> str:
+        return self.description
+
+
+def choice() -> str:
+    value = os.environ.get(BACKBONE_ENV, "auto").strip().lower() or "auto"
+    if value not in CHOICES:
+        raise ValueError(f"{BACKBONE_ENV}={value!r}: choose one of {', '.join(CHOICES)}.")
+    return value
+
+
+def _imagenet():
+    import keras
+
+    return keras.applications.ResNet50(weights="imagenet")
+
+
+def _imagenet_backbone():
+    import keras
+
+    base = _imagenet()
+    inputs = keras.Input((None, None, 3), name="images")
+    x = keras.layers.Lambda(keras.applications.resnet50.preprocess_input, name="preprocess")(inputs)
+    model = keras.Model(inputs, base(x), name="imagenet_resnet50")
+    from keras.applications.imagenet_utils import decode_predictions  # noqa: F401 (the class names)
+
+    names = tuple(_imagenet_class_names())
+    return Backbone("imagenet", model, names, 224,
+                    "backbone: ResNet-50 with ImageNet weights (1,000 classes, 224x224 photos)")
+
+
+def _imagenet_class_names() -> list[str]:
+    import numpy as np
+    from keras.applications.imagenet_utils import decode_predictions
+
+    decoded = decode_predictions(np.eye(1000, dtype="float32"), top=1)
+    return [row[0][1] for row in decoded]
+
+
+def _imagenette_backbone(path: Path):
+    from .datasets import IMAGENETTE_CLASSES
+
+    model = resnet18(len(IMAGENETTE_CLASSES))
+    model.load_weights(path)
+    manifest = read_manifest(path) or {}
+    accuracy = manifest.get("val_accuracy")
+    detail = f", {accuracy:.1%} on the Imagenette val photos" if isinstance(accuracy, float) else ""
+    return Backbone("imagenette", model, tuple(IMAGENETTE_CLASSES), manifest.get("input_size", 128),
+                    f"backbone: the course's ResNet-18 pretrained on Imagenette (10 ImageNet classes{detail}), "
+                    f"not ImageNet: predictions name only those 10 classes", manifest)
+
+
+def load_backbone(kind: str | None = None) -> Backbone:
+    """The backbone chosen by ``kind`` (default: the ``COURSE_BACKBONE`` setting), saying which it is."""
+    kind = kind or choice()
+    errors = []
+    if kind in ("auto", "imagenet"):
+        try:
+            return _imagenet_backbone()
+        except Exception as error:  # offline and not cached: urlopen or HTTP errors
+            if kind == "imagenet":
+                raise RuntimeError(f"ImageNet weights are not available ({type(error).__name__}: {error}); "
+                                   f"set {BACKBONE_ENV}=imagenette to use the course's backbone.") from None
+            errors.append(f"no ImageNet weights ({type(error).__name__})")
+    path = weights_path()
+    if path.exists():
+        backbone = _imagenette_backbone(path)
+        if errors:
+            backbone.description += f" [{'; '.join(errors)}: using the course's backbone]"
+        return backbone
+    if kind == "imagenette" and not settings.fast_mode():
+        raise FileNotFoundError(f"no pretrained backbone at {path}: run `python -m course_utils.pretrain` "
+                                "(make backbone, about 80 minutes on 2 cores) or download the published copy.")
+    from .pretrain import stand_in
+
+    return stand_in(errors + [f"no course backbone at {path}"])

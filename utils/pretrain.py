@@ -1,0 +1,249 @@
+"""Pretrain the course's backbone on Imagenette, offline: ``python -m course_utils.pretrain``.
+
+The recipe (measured on 2 CPU cores; ``benchmarks/results/pretrain-*.json`` holds each run):
+
+* :func:`course_utils.backbones.resnet18` (basic blocks 2-2-2-2, 11.2 M parameters), He-normal
+  convolutions, the last BatchNorm of each residual branch starting at gamma = 0;
+* progressive resizing: random resized crops (25-100% of the photo's area, aspect 3:4 to 4:3) at
+  96, then 112, then 128 pixels, and random left-right flips; the photos are decoded once into memory;
+* AdamW with a linear warm-up and cosine decay, label smoothing 0.1, batches of 64;
+* after each epoch: the validation accuracy on the 3,925 val photos at 128 px, a checkpoint,
+  and one summary line. Rerunning after an interruption continues from the last checkpoint.
+
+At the end the weights and a JSON manifest (architecture, input size, recipe, data checksums,
+val accuracy at several sizes, time, library versions) go to ``COURSE_CACHE_DIR/backbones/``.
+Fast mode (``COURSE_FAST=1``, tests and CI) trains a few steps on a small subset.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import backbones, settings
+from .datasets import IMAGENETTE_CLASSES
+
+RECIPE = {
+    "architecture": "resnet18 (basic blocks 2-2-2-2, 64-512 filters)",
+    "epochs": 20,
+    "sizes": [[0, 96], [6, 112], [13, 128]],  # (first epoch, training size): progressive resizing
+    "batch_size": 64,
+    "peak_learning_rate": 2e-3,
+    "weight_decay": 0.05,
+    "warmup_epochs": 2,
+    "label_smoothing": 0.1,
+    "crop_area": [0.25, 1.0],   # random resized crops: share of the photo's area kept
+    "crop_ratio": [0.75, 1.333],
+    "flip": True,
+    "eval_size": 128,
+    "seed": 0,
+}
+FAST = {"epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100, "batch_size": 16}
+
+
+def size_at(epoch: int, sizes) -> int:
+    return [size for start, size in sizes if epoch >= start][-1]
+
+
+def data_checksums() -> dict[str, str]:
+    """sha256 of each split's SHA256SUMS file: which photos the backbone saw."""
+    root = settings.data_dir() / "imagenette"
+    found = {}
+    for split in ("train", "val"):
+        sums = root / split / "SHA256SUMS"
+        if not sums.exists():
+            sums = root / "SHA256SUMS"
+        found[split] = hashlib.sha256(sums.read_bytes()).hexdigest() if sums.exists() else "unknown"
+    return found
+
+
+def load_split(split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    from . import data
+
+    x, y = data.load_imagenette(split, image_size=(128, 128), limit=limit)
+    return np.clip(np.round(x), 0, 255).astype(np.uint8), y.astype(np.int32)
+
+
+def training_dataset(x: np.ndarray, y: np.ndarray, size: int, recipe: dict, seed: int):
+    """Shuffled batches of random resized crops of ``x`` at ``size`` pixels, flipped at random."""
+    import tensorflow as tf
+
+    classes = int(y.max()) + 1
+    low, high = recipe["crop_area"]
+    ratio_low, ratio_high = np.log(recipe["crop_ratio"][0]), np.log(recipe["crop_ratio"][1])
+
+    def crop(images, labels):
+        n = tf.shape(images)[0]
+        area = tf.random.uniform([n], low, high)
+        ratio = tf.exp(tf.random.uniform([n], ratio_low, ratio_high))
+        h = tf.minimum(tf.sqrt(area / ratio), 1.0)
+        w = tf.minimum(tf.sqrt(area * ratio), 1.0)
+        top = tf.random.uniform([n]) * (1.0 - h)
+        left = tf.random.uniform([n]) * (1.0 - w)
+        boxes = tf.stack([top, left, top + h, left + w], axis=1)
+        out = tf.image.crop_and_resize(tf.cast(images, tf.float32), boxes, tf.range(n), [size, size])
+        if recipe["flip"]:
+            flip = tf.random.uniform([n, 1, 1, 1]) < 0.5
+            out = tf.where(flip, out[:, :, ::-1, :], out)
+        return out, tf.one_hot(labels, classes)
+
+    return (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+            .batch(recipe["batch_size"], drop_remainder=True).map(crop, num_parallel_calls=2)
+            .prefetch(2))
+
+
+def evaluation_dataset(x: np.ndarray, y: np.ndarray, size: int, batch_size: int = 100):
+    import tensorflow as tf
+
+    classes = 10
+
+    def resize(images, labels):
+        images = tf.cast(images, tf.float32)
+        if size != images.shape[1]:
+            images = tf.image.resize(images, [size, size], method="bilinear")
+        return images, tf.one_hot(labels, classes)
+
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).map(resize).prefetch(2)
+
+
+def compile_model(model, recipe: dict, steps_per_epoch: int):
+    import keras
+
+    from .models import learning_rate_schedule
+
+    schedule = learning_rate_schedule(steps_per_epoch, recipe["epochs"], peak=recipe["peak_learning_rate"],
+                                      warmup_epochs=recipe["warmup_epochs"])
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"])
+    model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(
+        label_smoothing=recipe["label_smoothing"]), metrics=["accuracy"])
+    return model
+
+
+def versions() -> dict:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": np.__version__}
+
+
+class Run:
+    """One pretraining run in ``folder``: checkpoint, state and log, so that a rerun continues it."""
+
+    def __init__(self, folder: Path, recipe: dict):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.recipe = recipe
+        self.checkpoint = self.folder / "checkpoint.keras"
+        self.state_file = self.folder / "state.json"
+        self.state = json.loads(self.state_file.read_text()) if self.state_file.exists() else {
+            "recipe": recipe, "epochs_done": 0, "history": [], "seconds": 0.0}
+        if self.state["recipe"] != recipe:
+            raise ValueError(f"{self.folder} holds a run of another recipe: delete it or use --run-dir.")
+
+    def save(self, model) -> None:
+        model.save(self.checkpoint)
+        self.state_file.write_text(json.dumps(self.state, indent=1))
+
+
+def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path | None = None,
+             results: Path | None = None) -> dict:
+    """Train (or continue training) the backbone; returns the manifest written next to the weights."""
+    import keras
+    import tensorflow as tf
+
+    fast = settings.fast_mode() if fast is None else fast
+    recipe = {**RECIPE, **(FAST if fast else {})}
+    run = Run(run_dir or backbones.backbone_dir() / ("run-fast" if fast else "run"), recipe)
+    limit, val_limit = recipe.get("limit"), recipe.get("val_limit")
+    x_train, y_train = load_split("train", limit)
+    x_val, y_val = load_split("val", val_limit)
+    steps = len(x_train) // recipe["batch_size"]
+    keras.utils.set_random_seed(recipe["seed"])
+    if run.checkpoint.exists() and run.state["epochs_done"]:
+        model = keras.models.load_model(run.checkpoint)
+        print(f"continuing {run.folder} after epoch {run.state['epochs_done']}")
+    else:
+        model = compile_model(backbones.resnet18(10), recipe, steps)
+    print(f"pretraining {recipe['architecture']} on {len(x_train):,} Imagenette photos "
+          f"({'FAST mode' if fast else 'full mode'}), {recipe['epochs']} epochs")
+    val_at = {size: evaluation_dataset(x_val, y_val, size) for size in {recipe["eval_size"]}}
+    for epoch in range(run.state["epochs_done"], recipe["epochs"]):
+        size = size_at(epoch, recipe["sizes"])
+        start = time.perf_counter()
+        train = training_dataset(x_train, y_train, size, recipe, seed=recipe["seed"] + epoch)
+        fit = model.fit(train, epochs=epoch + 1, initial_epoch=epoch, verbose=1, shuffle=False)
+        train_seconds = time.perf_counter() - start
+        val_loss, val_accuracy = model.evaluate(val_at[recipe["eval_size"]], verbose=0)
+        seconds = time.perf_counter() - start
+        row = {"epoch": epoch + 1, "size": size, "loss": float(fit.history["loss"][-1]),
+               "accuracy": float(fit.history["accuracy"][-1]), "val_loss": float(val_loss),
+               "val_accuracy": float(val_accuracy), "train_seconds": round(train_seconds, 1),
+               "seconds": round(seconds, 1), "images_per_second": round(steps * recipe["batch_size"] / train_seconds, 1)}
+        run.state["history"].append(row)
+        run.state["epochs_done"] = epoch + 1
+        run.state["seconds"] += seconds
+        run.save(model)
+        print(f"epoch {epoch + 1}/{recipe['epochs']} at {size}px: loss {row['loss']:.3f}, train accuracy "
+              f"{row['accuracy']:.3f}, val accuracy {row['val_accuracy']:.4f}, {seconds:.0f} s "
+              f"({row['images_per_second']} images/s), {run.state['seconds'] / 60:.1f} min so far", flush=True)
+    final = {}
+    for size in (112, 128, 144, 160, 224):
+        final[str(size)] = float(model.evaluate(evaluation_dataset(x_val, y_val, size), verbose=0)[1])
+    weights = Path(output or backbones.weights_path())
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(weights)
+    manifest = {
+        "name": backbones.NAME, "architecture": recipe["architecture"], "params": int(model.count_params()),
+        "input_size": recipe["eval_size"], "classes": list(IMAGENETTE_CLASSES),
+        "recipe": recipe, "fast_mode": fast, "data_sha256": data_checksums(),
+        "train_photos": len(x_train), "val_photos": len(x_val),
+        "val_accuracy": final[str(recipe["eval_size"])], "val_accuracy_by_size": final,
+        "minutes": round(run.state["seconds"] / 60, 1), "history": run.state["history"],
+        "weights_sha256": backbones.sha256(weights), "versions": versions(),
+        "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
+                       tf.config.threading.get_inter_op_parallelism_threads()],
+    }
+    backbones.manifest_path(weights).write_text(json.dumps(manifest, indent=1) + "\n")
+    if results is not None:
+        Path(results).parent.mkdir(parents=True, exist_ok=True)
+        Path(results).write_text(json.dumps(manifest, indent=1) + "\n")
+    print(f"val accuracy {manifest['val_accuracy']:.2%} at {recipe['eval_size']} px "
+          f"({', '.join(f'{s} px {a:.2%}' for s, a in final.items())}); {manifest['minutes']} min; wrote {weights}")
+    return manifest
+
+
+def stand_in(reasons: list[str]):
+    """A backbone trained for a few steps (fast mode with no pretrained weights): the code runs, the maps mean little."""
+    from .backbones import Backbone
+
+    folder = settings.cache_dir() / "backbones" / "stand-in"
+    weights = folder / backbones.WEIGHTS_FILE
+    if not weights.exists():
+        pretrain(run_dir=folder / "run", fast=True, output=weights)
+    model = backbones.resnet18(len(IMAGENETTE_CLASSES))
+    model.load_weights(weights)
+    return Backbone("stand-in", model, tuple(IMAGENETTE_CLASSES), 96,
+                    f"backbone: a STAND-IN trained for a few steps ({'; '.join(reasons)}): the code runs, but its "
+                    "predictions and maps mean little. Run `python -m course_utils.pretrain` for the real one.")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", type=Path, help="checkpoint folder (default: COURSE_CACHE_DIR/backbones/run)")
+    parser.add_argument("--output", type=Path, help="weights file (default: COURSE_BACKBONE_PATH or the cache)")
+    parser.add_argument("--results", type=Path, help="also write the manifest here (benchmarks/results/...)")
+    parser.add_argument("--fast", action="store_true", help="a few steps on a small subset")
+    args = parser.parse_args(argv)
+    pretrain(args.run_dir, fast=True if args.fast else None, output=args.output, results=args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
