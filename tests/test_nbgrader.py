@@ -133,10 +133,10 @@ def test_solution_runs_without_errors_and_every_check_prints_its_pass_line(assig
 def test_a_correct_answer_that_warns_gets_full_marks_and_a_note(graded):
     assignment = "01_convolutions"
     course = graded(assignment)
-    assert "warns" in CATALOGUES[assignment].CLASS
-    scores = check_scores(course.scores(assignment)["warns"])
+    assert "warns_and_writes_to_stderr" in CATALOGUES[assignment].CLASS["alternative"]
+    scores = check_scores(course.scores(assignment)["alternative"])
     assert all(score == maximum for score, maximum in scores.values()), scores
-    outputs = [o for cell in course.autograded("warns", assignment).cells if cell.cell_type == "code"
+    outputs = [o for cell in course.autograded("alternative", assignment).cells if cell.cell_type == "code"
                for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
     assert not [o for o in outputs if o["name"] == "stderr"]
     assert "note (costs no points): UserWarning" in "".join(o["text"] for o in outputs)

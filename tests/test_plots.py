@@ -423,3 +423,99 @@ def test_plot_stage_table_cells(render):
                                                                    "56×56×256", "215,808"]
     assert cells[3, 1].get_text().get_text() == ""  # missing key
     render(fig, "stage_table")
+
+
+# ------------------------------------------------ notebook 06: CAM, transfer --
+
+def hot_spot_map(shape, row, col):
+    """A normalised map (values in [0, 1]) peaking at (row, col)."""
+    rows, cols = np.indices(shape)
+    heat = np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / 20.0)
+    return (heat - heat.min()) / (heat.max() - heat.min())
+
+
+def test_cam_overlay_draws_the_map_as_given_over_the_photo(render):
+    photo = RNG.integers(0, 256, (30, 40, 3)).astype("uint8")
+    cam = hot_spot_map((30, 40), 10, 25)
+    mask = np.zeros((30, 40), np.uint8)
+    mask[5:20, 18:35] = 1  # a cat
+    mask[4, 18:35] = 255  # its boundary: not animal
+    fig = plots.cam_overlay(photo, cam, title="cat: hit", alpha=0.3, mask=mask, mark_max=True)
+    (ax,) = image_axes(fig)
+    base, overlay = ax.images
+    np.testing.assert_allclose(overlay.get_array(), cam)  # not rescaled
+    assert overlay.get_alpha() == 0.3 and overlay.get_clim() == (0, 1)
+    assert ax.get_title() == "cat: hit" and ax.collections  # the mask outline
+    (cross,) = [line for line in ax.get_lines() if line.get_marker() == "+"]
+    assert (cross.get_xdata()[0], cross.get_ydata()[0]) == (25, 10)  # (column, row) of the maximum
+    render(fig, "cam_overlay")
+
+
+def test_cam_overlay_draws_into_a_given_axis_and_resizes_a_small_map():
+    fig, ax = plt.subplots()
+    photo = RNG.random((28, 28, 3)).astype("float32")
+    small = np.zeros((7, 7))
+    small[1, 5] = 1.0
+    assert plots.cam_overlay(photo, small, ax=ax, title="dog") is fig
+    heat = ax.images[1].get_array()
+    assert heat.shape == (28, 28)
+    row, col = np.unravel_index(np.argmax(heat), heat.shape)
+    assert 4 <= row < 8 and 20 <= col < 24
+    assert ax.get_title() == "dog"
+    with pytest.raises(ValueError, match="one map"):
+        plots.cam_overlay(photo, np.zeros((2, 7, 7)))
+
+
+def test_cam_gallery_one_panel_per_photo_with_titles_and_colours(render):
+    items = []
+    for i in range(5):
+        photo = RNG.integers(0, 256, (24, 32, 3)).astype("uint8")
+        mask = np.zeros((24, 32), np.uint8)
+        mask[2:10, 2:10] = 2  # a dog in the top left corner
+        hit = i % 2 == 0
+        items.append({"image": photo, "cam": hot_spot_map((24, 32), 5 if hit else 20, 5 if hit else 28),
+                      "mask": mask, "title": f"dog {i}: {'hit' if hit else 'miss'}",
+                      "color": plots.RIGHT_COLOR if hit else plots.WRONG_COLOR})
+    misses = [item for item in items if item["title"].endswith("miss")]
+    fig = plots.cam_gallery(misses, columns=4, title="where it looked when it was wrong")
+    assert titles(fig) == ["dog 1: miss", "dog 3: miss"]
+    assert title_colors(fig) == [plots.WRONG_COLOR] * 2
+    assert fig._suptitle.get_text() == "where it looked when it was wrong"
+    assert all(len(ax.images) == 2 and ax.collections for ax in image_axes(fig))
+    render(fig, "cam_gallery")
+    fig = plots.cam_gallery(items, columns=3)
+    assert len(image_axes(fig)) == 5 and len(fig.axes) == 5  # the sixth cell is removed
+    assert "no photos" in plots.cam_gallery([], title="misses").axes[0].texts[0].get_text()
+
+
+def test_transfer_curves_one_panel_per_data_setting(render):
+    histories = {"all training photos": {"transfer": [0.80, 0.86, 0.90, 0.91], "from scratch": [0.40, 0.50, 0.55, 0.60]},
+                 "50 photos per class": {"transfer": {"val_accuracy": [0.7, 0.8, 0.82, 0.84]},
+                                         "from scratch": SimpleNamespace(history={"val_accuracy": [0.3, 0.35, 0.3, 0.4]})}}
+    fig = plots.transfer_curves(histories, fine_tune_from=2)
+    assert [ax.get_title() for ax in fig.axes] == list(histories)
+    assert "transfer vs from scratch" in fig._suptitle.get_text()
+    for ax in fig.axes:
+        lines = lines_by_label(ax)
+        assert {"transfer", "from scratch"} <= set(lines)
+        np.testing.assert_array_equal(lines["transfer"].get_xdata(), [1, 2, 3, 4])
+        assert any(line.get_linestyle() == ":" and line.get_xdata()[0] == 2.5 for line in ax.get_lines())
+        assert "fine-tuning starts" in [text.get_text() for text in ax.get_legend().get_texts()]
+        assert ax.get_ylabel() == "validation accuracy" and ax.get_xlabel() == "epoch"
+    assert fig.axes[0].get_ylim() == fig.axes[1].get_ylim()  # one accuracy scale
+    np.testing.assert_allclose(lines_by_label(fig.axes[1])["from scratch"].get_ydata(), [0.3, 0.35, 0.3, 0.4])
+    render(fig, "transfer_curves")
+
+
+def test_transfer_curves_from_experiment_results_and_a_single_panel():
+    result = {"transfer": {"head": {"epochs": 3}, "val_accuracy": [0.5, 0.6, 0.7, 0.8, 0.85]},
+              "scratch": {"val_accuracy": [0.2, 0.3, 0.35, 0.4, 0.42]}}
+    fig = plots.transfer_curves({"all training photos": result}, title="flowers")
+    (ax,) = fig.axes
+    assert ax.get_title() == "all training photos" and fig._suptitle.get_text() == "flowers"
+    assert {"transfer (head, then fine-tuning)", "from scratch"} <= set(lines_by_label(ax))
+    assert any(line.get_linestyle() == ":" and line.get_xdata()[0] == 3.5 for line in ax.get_lines())
+    fig = plots.transfer_curves({"transfer": [0.5, 0.7], "from scratch": [0.3, 0.4]})
+    (ax,) = fig.axes
+    assert ax.get_title() == "validation accuracy"
+    assert not any(line.get_linestyle() == ":" for line in ax.get_lines())  # no fine-tuning start given

@@ -131,6 +131,7 @@ def sha256(path: Path) -> str:
 def fetch_published(url: str, expected_sha256: str, target: Path | None = None) -> Path:
     """Download a published copy of the weights (and its manifest, ``<url>.json``), checking the sha256."""
     target = Path(target or backbone_dir() / WEIGHTS_FILE)
+    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
     with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as file:
         for chunk in iter(lambda: response.read(1 << 20), b""):
@@ -184,21 +185,31 @@ def choice() -> str:
     return value
 
 
-def _imagenet():
+def _imagenet(input_tensor=None, weights="imagenet", classes: int = 1000):
     import keras
 
-    return keras.applications.ResNet50(weights="imagenet")
+    return keras.applications.ResNet50(weights=weights, input_tensor=input_tensor, classes=classes)
+
+
+def imagenet_resnet50(weights="imagenet", classes: int = 1000):
+    """``keras.applications.ResNet50`` taking images with values 0-255: ONE flat model.
+
+    Its first layer after the input is the preprocessing (``preprocess``: RGB to BGR and the
+    ImageNet channel means), then ResNet-50 itself, built on that layer's output
+    (``input_tensor``). Flat rather than ResNet-50 nested behind a preprocessing layer, so
+    that ``conv5_block3_out`` and every block are layers of the model itself: a feature
+    extractor (``keras.Model(model.input, model.get_layer(...).output)``), ``unfreeze_top``
+    and Grad-CAM find them by name. ``weights=None`` gives the same network, untrained.
+    """
+    import keras
+
+    inputs = keras.Input((None, None, 3), name="images")
+    x = keras.layers.Lambda(keras.applications.resnet50.preprocess_input, name="preprocess")(inputs)
+    return _imagenet(x, weights, classes)
 
 
 def _imagenet_backbone():
-    import keras
-
-    base = _imagenet()
-    inputs = keras.Input((None, None, 3), name="images")
-    x = keras.layers.Lambda(keras.applications.resnet50.preprocess_input, name="preprocess")(inputs)
-    model = keras.Model(inputs, base(x), name="imagenet_resnet50")
-    from keras.applications.imagenet_utils import decode_predictions  # noqa: F401 (the class names)
-
+    model = imagenet_resnet50()
     names = tuple(_imagenet_class_names())
     return Backbone("imagenet", model, names, 224,
                     "backbone: ResNet-50 with ImageNet weights (1,000 classes, 224x224 photos)")

@@ -35,6 +35,9 @@ __all__ = [
     "plot_comparison",
     "draw_residual_block",
     "show_cam",
+    "cam_overlay",
+    "cam_gallery",
+    "transfer_curves",
     "plot_stage_table",
 ]
 
@@ -425,6 +428,153 @@ def show_cam(image, heatmap, alpha=0.5, title=None, mask=None):
     colorbar.solids.set_alpha(1)  # the scale itself should not be see-through
     colorbar.ax.tick_params(labelsize=TEXT_SIZE - 1)
     colorbar.set_label("activation", fontsize=TEXT_SIZE)
+    return fig
+
+
+def _animal_pixels(mask):
+    """Boolean (H, W): the animal of a pet trimap (1 cat, 2 dog; 0 background, 255 boundary) or a 0/1 mask."""
+    arr = np.squeeze(np.asarray(mask))
+    if arr.dtype.kind in "ui" and arr.size and arr.max() > 1:
+        return np.isin(arr, (1, 2))
+    return arr.astype(float) > 0.5
+
+
+def _wrapped(text, size):
+    chars = max(10, int(size * 15))
+    return "\n".join(textwrap.fill(line, chars) or line for line in str(text).split("\n"))
+
+
+def cam_overlay(photo, cam, ax=None, title=None, alpha=0.45, mask=None, mark_max=False, cmap="jet",
+                title_color=None):
+    """A class activation map over its photo; returns the figure.
+
+    ``cam`` is already upsampled to the photo and normalised to [0, 1] (e.g.
+    ``course_utils.cam.upsample_and_normalise``): it is drawn as it is, a colour map from
+    0 (blue) to 1 (red) at opacity ``alpha``; a map of another size is resized (bilinear),
+    not rescaled. ``mask`` (a pet trimap or a 0/1 mask) outlines the animal in white;
+    ``mark_max`` marks the map's maximum with a white cross (the pointing game's point).
+    Draws into ``ax`` when given (e.g. a panel of :func:`cam_gallery`), else a new figure.
+    """
+    image = _one_image(photo)
+    if ax is None:
+        fig = _image_grid([image], None if title is None else [title], ncols=1, size=3.6)
+        ax = fig.axes[0]
+    else:
+        arrays, scale = _natural_images([image])
+        ax.imshow(arrays[0], **({"cmap": "gray", **scale} if arrays[0].ndim == 2 else {}))
+        ax.set_axis_off()
+        if title is not None:
+            ax.set_title(str(title), fontsize=TITLE_SIZE)
+    if title_color and title is not None:
+        ax.title.set_color(title_color)
+    height, width = image.shape[:2]
+    heat = np.squeeze(np.asarray(cam, dtype=np.float32))
+    if heat.ndim != 2:
+        raise ValueError(f"expected one map of shape (H, W), got {np.shape(cam)}")
+    if heat.shape != (height, width):
+        heat = _resize_bilinear(heat, (height, width))
+    ax.imshow(heat, cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+    if mask is not None:
+        animal = _animal_pixels(mask).astype(float)
+        if animal.shape != (height, width):
+            animal = _resize_bilinear(animal, (height, width))
+        if animal.min() < 0.5 < animal.max():  # a contour needs both sides
+            ax.contour(animal, levels=[0.5], colors="white", linewidths=1.2)
+    if mark_max:
+        row, col = np.unravel_index(np.argmax(heat), heat.shape)
+        ax.plot(col, row, marker="+", color="white", markersize=11, markeredgewidth=2)
+    return ax.figure
+
+
+def cam_gallery(items, columns=4, title=None, size=2.2, alpha=0.45, mark_max=True):
+    """Photos with their class activation maps, one panel each; returns the figure.
+
+    ``items``: dicts with ``"image"`` (or ``"photo"``) and ``"cam"`` (upsampled and
+    normalised, see :func:`cam_overlay`), and optionally ``"title"``, ``"mask"`` (outlined)
+    and ``"color"`` (of the title, e.g. ``plots.WRONG_COLOR`` for a miss of the pointing game).
+    The map's maximum is marked (``mark_max``). For "where it looked when it was wrong":
+    the misses, with their masks.
+    """
+    items = list(items)
+    if not items:
+        return _message_figure("no photos", title)
+    columns = max(1, min(int(columns), len(items)))
+    rows = math.ceil(len(items) / columns)
+    titles = [None if item.get("title") is None else _wrapped(item["title"], size) for item in items]
+    lines = max((t.count("\n") + 1 for t in titles if t), default=0)
+    shapes = [_one_image(item.get("image", item.get("photo"))).shape for item in items]
+    aspect = float(np.clip(np.median([h / w for h, w, *_ in shapes]), 0.4, 2.5))
+    height = rows * (size * aspect + 0.16 * lines + 0.1) + (0.4 if title else 0)
+    fig, axes = _new_figure(rows, columns, (max(columns * size, 0.09 * len(title or "") + 0.5), height), title)
+    for i, ax in enumerate(axes.flat):
+        if i >= len(items):
+            ax.remove()
+            continue
+        item = items[i]
+        cam_overlay(item.get("image", item.get("photo")), item["cam"], ax=ax, title=titles[i], alpha=alpha,
+                    mask=item.get("mask"), mark_max=mark_max, title_color=item.get("color"))
+    return fig
+
+
+def _curve_values(values, metric):
+    logs = getattr(values, "history", values)
+    if isinstance(logs, Mapping):
+        if metric not in logs:
+            raise KeyError(f"no {metric!r} in the history; it has {sorted(logs)}")
+        logs = logs[metric]
+    return np.asarray(logs, dtype=float).reshape(-1)
+
+
+def _is_experiment(value):
+    """A result of course_utils.transfer.run_transfer_experiment (not a {curve: values} mapping)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("transfer"), Mapping):
+        return False
+    return "head" in value["transfer"] and "val_accuracy" in value["transfer"]
+
+
+def _experiment_curves(result):
+    found = {"transfer (head, then fine-tuning)": result["transfer"]["val_accuracy"]}
+    if "scratch" in result:
+        found["from scratch"] = result["scratch"]["val_accuracy"]
+    head = result["transfer"].get("head", {}).get("epochs")
+    return found, head
+
+
+def transfer_curves(histories, title="validation accuracy: transfer vs from scratch", fine_tune_from=None,
+                    metric="val_accuracy"):
+    """Validation accuracy per epoch, transfer vs from scratch, one panel per data setting.
+
+    ``histories``: ``{panel: {curve: values}}`` (e.g. ``{"all training photos": {...},
+    "50 photos per class": {...}}``) or, for one panel, ``{curve: values}``; values are lists,
+    Keras ``History`` objects or dicts holding ``metric``. A panel may also be a result of
+    ``course_utils.transfer.run_transfer_experiment``: its curves and the epoch where
+    fine-tuning starts are taken from it. ``fine_tune_from`` (the number of head epochs, one
+    int or one per panel) draws a dotted line where fine-tuning starts. The panels share the
+    accuracy scale.
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        return _message_figure("no histories", title)
+    first = next(iter(histories.values()))
+    nested = _is_experiment(first) or (isinstance(first, Mapping) and metric not in first
+                                       and not hasattr(first, "history"))
+    panels = dict(histories) if nested else {"validation accuracy": histories}
+    fig, axes = _new_figure(1, len(panels), (4.2 * len(panels), 3.1), title)
+    for ax, (name, series) in zip(axes.flat, panels.items()):
+        start = fine_tune_from.get(name) if isinstance(fine_tune_from, Mapping) else fine_tune_from
+        if _is_experiment(series):
+            series, head = _experiment_curves(series)
+            start = head if start is None else start
+        _draw_lines(ax, {curve: _curve_values(v, metric) for curve, v in series.items()}, xlabel="epoch",
+                    ylabel="validation accuracy")
+        if start:
+            ax.axvline(start + 0.5, color="0.45", linestyle=":", linewidth=1.2, label="fine-tuning starts")
+            ax.legend(fontsize=TEXT_SIZE, frameon=False)  # in the legend: a text label could hide a curve
+        ax.set_title(str(name), fontsize=TITLE_SIZE + 1)
+    if len(panels) > 1:
+        low = min(ax.get_ylim()[0] for ax in axes.flat)
+        high = max(ax.get_ylim()[1] for ax in axes.flat)
+        for ax in axes.flat:
+            ax.set_ylim(low, high)
     return fig
 
 

@@ -167,5 +167,4 @@ ALTERNATIVES = [
 CLASS = {
     "alternative": ["ops_add_helper"],
     "mistake_stride": ["stride_on_middle_conv"],
-    "mistake_bn": ["shortcut_without_batchnorm"],
 }

@@ -305,6 +305,5 @@ ALTERNATIVES = [
 
 CLASS = {
     "mistakes_a": ["final_activation_missing", "stride_2_at_the_first_stage"],
-    "mistakes_b": ["missing_get_config", "fixed_number_of_classes"],
     "alternative": ["sequential_paths_built_in_build", "sequential_previous_filters"],
 }

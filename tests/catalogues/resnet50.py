@@ -171,6 +171,5 @@ ALTERNATIVES = [
 
 CLASS = {
     "forgot_the_maxpool": ["maxpool_missing"],
-    "two_classes_only": ["hard_coded_two_classes"],
     "loops_over_stages": ["loop_over_stages"],
 }

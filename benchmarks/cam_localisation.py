@@ -1,0 +1,139 @@
+"""Where do class activation maps land? The pointing game and the map's mass on 26 pet photos with masks.
+
+The backbone (:func:`course_utils.backbones.load_backbone`) becomes a cats-vs-dogs classifier:
+its feature extractor, global average pooling and a Dense softmax
+(``course_utils.cam.build_transfer_model``), the head trained on the cats-vs-dogs training
+photos at 224x224, then the top ``--blocks`` residual blocks fine-tuned
+(:func:`course_utils.transfer.train_head` / :func:`~course_utils.transfer.train_fine_tuned`).
+Then, for each of the 26 Oxford-IIIT Pet photos of ``pets_cam`` (``data.load_pets_cam``, 18 cats
+and 8 dogs, with masks 0 background, 1 cat, 2 dog, 255 boundary), each stretched to 224x224:
+
+* the class activation map of the TRUE class (the final feature map is 7x7 at 224 pixels),
+  upsampled to the photo's own size (the 224 grid mapped back onto the photo) and normalised;
+* the pointing game: a hit when the map's maximum lies within 15 pixels of an animal pixel;
+* the share of the map's mass on the animal, against the animal's share of the photo (a map
+  spread evenly over the photo would score exactly that share);
+* the same for Grad-CAM at the same layer, and a baseline that always points at the centre.
+
+Printed: one line per photo and the totals; written to ``benchmarks/results/cam-<date>.json``
+(fast mode: under ``COURSE_CACHE_DIR/benchmarks/``).
+
+    python -m benchmarks.cam_localisation            # trains on 2,000 photos: the head, then fine-tuning
+    python -m benchmarks.cam_localisation --fast     # 16 training photos, one epoch each: the code runs
+    python -m benchmarks.cam_localisation --limit 6002 --head-epochs 3 --fine-tune-epochs 2 --blocks 1
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+SIZE = 224        # course_utils.transfer.CAM_SIZE
+TOLERANCE = 15    # pixels of the photo
+FAST = {"limit": 16, "test_limit": 8, "head_epochs": 1, "fine_tune_epochs": 1, "batch_size": 8}
+
+
+def cats_vs_dogs(size: int, batch_size: int, limit: int | None, test_limit: int | None, seed: int):
+    """(train, validation, test) datasets of cats vs dogs, images 0-255 at ``size``, train augmented."""
+    from course_utils import data, transfer
+
+    common = dict(image_size=(size, size), batch_size=batch_size, limit=limit, validation_fraction=0.1, seed=seed)
+    train = data.cats_vs_dogs_dataset("train", subset="training", **common, **transfer.pipeline_options(True, seed))
+    val = data.cats_vs_dogs_dataset("train", subset="validation", shuffle=False, **common,
+                                    **transfer.pipeline_options(False))
+    test = data.cats_vs_dogs_dataset("test", image_size=(size, size), batch_size=batch_size, shuffle=False,
+                                     limit=test_limit, **transfer.pipeline_options(False))
+    return train, val, test
+
+
+def report(rows: list[dict], summary: dict, feature_size, tolerance: int = TOLERANCE) -> None:
+    print(f"\nphoto                        true  predicted  p(true)  CAM hit  CAM mass  mask share  "
+          f"Grad-CAM hit  Grad-CAM mass")
+    for r in rows:
+        print(f"{r['name']:<28} {r['label']:<5} {r['predicted']:<9} {r['probability_true']:>8.2f}  "
+              f"{'yes' if r['cam_hit'] else 'NO':>7}  {r['cam_mass_inside']:>8.2f}  {r['mask_share']:>10.2f}  "
+              f"{'yes' if r['grad_cam_hit'] else 'NO':>12}  {r['grad_cam_mass_inside']:>13.2f}")
+    n = summary["photos"]
+    print(f"\nfinal feature map {feature_size[0]}x{feature_size[1]}; {summary['correct']}/{n} photos classified right")
+    print(f"pointing game (max within {tolerance} px of the animal): CAM {summary['cam_hits']}/{n} "
+          f"({summary['cam_hits'] / n:.0%}), Grad-CAM {summary['grad_cam_hits']}/{n} "
+          f"({summary['grad_cam_hits'] / n:.0%}; {summary['grad_cam_empty']} maps all zero after the ReLU), "
+          f"always the centre {summary['centre_hits']}/{n} "
+          f"({summary['centre_hits'] / n:.0%})")
+    print(f"map's mass on the animal: CAM {summary['cam_mass_inside']:.1%}, Grad-CAM "
+          f"{summary['grad_cam_mass_inside']:.1%}, vs the animal's share of the photo {summary['mask_share']:.1%} "
+          f"(CAM above it on {summary['cam_mass_above_share']}/{n} photos)")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fast", action="store_true", help="fast mode: 16 training photos, one epoch each")
+    parser.add_argument("--limit", type=int, default=2000, help="cats-vs-dogs training photos (balanced; "
+                        "10%% held out for validation)")
+    parser.add_argument("--test-limit", type=int, default=None, help="cats-vs-dogs test photos (default all 1,000)")
+    parser.add_argument("--head-epochs", type=int, default=3)
+    parser.add_argument("--fine-tune-epochs", type=int, default=2)
+    parser.add_argument("--blocks", type=int, default=1, help="residual blocks unfrozen for fine-tuning")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--size", type=int, default=SIZE, help="input size (224: a 7x7 final map)")
+    parser.add_argument("--tolerance", type=int, default=TOLERANCE, help="pointing game tolerance, pixels")
+    parser.add_argument("--pets", type=int, default=None, help="only the first N pet photos (default all 26)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output", type=Path, default=None, help="JSON file (default: results/cam-<date>.json)")
+    args = parser.parse_args(argv)
+    if args.fast:
+        os.environ["COURSE_FAST"] = "1"
+    import keras
+
+    from course_utils import backbones, cam, data, settings, transfer
+
+    from .transfer import default_output, versions
+
+    fast = settings.fast_mode()
+    run = {"limit": args.limit, "test_limit": args.test_limit, "head_epochs": args.head_epochs,
+           "fine_tune_epochs": args.fine_tune_epochs, "batch_size": args.batch_size}
+    if fast:
+        run = {key: min(value, FAST[key]) if value else FAST[key] for key, value in run.items()}
+    backbone = backbones.load_backbone()
+    print(f"{backbone}\n{settings.describe()}", flush=True)
+    keras.utils.set_random_seed(args.seed)
+    train, val, test = cats_vs_dogs(args.size, run["batch_size"], run["limit"], run["test_limit"], args.seed)
+    base = transfer.feature_extractor(backbone)
+    model = cam.build_transfer_model(base, 2)
+    head = transfer.train_head(model, train, val, test, run["head_epochs"])
+    print(f"head only ({run['head_epochs']} epochs): cats-vs-dogs test accuracy {head['test_accuracy']:.3f}, "
+          f"{head['seconds_per_epoch']} s per epoch", flush=True)
+    tuned = None
+    if run["fine_tune_epochs"] and args.blocks:
+        tuned = transfer.train_fine_tuned(model, base, train, val, test, run["fine_tune_epochs"], args.blocks,
+                                          args.fine_tune_learning_rate)
+        print(f"+ fine-tuning {args.blocks} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
+              f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch", flush=True)
+    pets = data.load_pets_cam()
+    pets = pets[: args.pets] if args.pets else pets
+    rows, _, feature_size = transfer.localise_pets(model, base, pets, backbone.feature_layer, args.size,
+                                                   args.tolerance)
+    summary = transfer.localisation_summary(rows)
+    report(rows, summary, feature_size, args.tolerance)
+    result = {"benchmark": "cam_localisation", "date": datetime.date.today().isoformat(), "fast_mode": fast,
+              "backbone": str(backbone), "kind": backbone.kind, "size": args.size, "feature_map": feature_size,
+              "tolerance": args.tolerance, "settings": {**run, "blocks": args.blocks, "seed": args.seed,
+                                                        "fine_tune_learning_rate": args.fine_tune_learning_rate},
+              "head": head, "fine_tune": tuned,
+              "test_accuracy": (tuned or head)["test_accuracy"], "summary": summary, "photos": rows,
+              "versions": versions()}
+    path = transfer.save_result(result, args.output or default_output("cam", fast))
+    print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

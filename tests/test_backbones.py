@@ -1,0 +1,108 @@
+"""The backbone of notebook 06: its architecture, resumable pretraining, choosing one, the published copy."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from course_utils import backbones, pretrain
+
+
+@pytest.fixture(scope="module")
+def model():
+    return backbones.resnet18(10)
+
+
+def test_resnet18_has_11_million_parameters_and_a_7x7_map_at_224_pixels(model):
+    import keras
+
+    assert 11.1e6 < model.count_params() < 11.3e6
+    features = keras.Model(model.inputs, model.get_layer(backbones.FEATURE_LAYER).output)
+    assert features(np.zeros((1, 224, 224, 3), np.float32)).shape == (1, 7, 7, 512)
+    assert features(np.zeros((1, 128, 128, 3), np.float32)).shape == (1, 4, 4, 512)
+    assert model.get_layer(backbones.DENSE_LAYER).units == 10
+    assert model.get_layer(backbones.POOL_LAYER) is not None
+
+
+def test_progressive_sizes_follow_the_recipe():
+    sizes = pretrain.RECIPE["sizes"]
+    assert [pretrain.size_at(e, sizes) for e in (0, 5, 6, 12, 13, pretrain.RECIPE["epochs"] - 1)] == [
+        96, 96, 112, 112, 128, 128]
+
+
+def test_training_batches_are_random_resized_crops_of_the_requested_size():
+    x = np.random.default_rng(0).integers(0, 255, (8, 128, 128, 3), dtype=np.uint8)
+    y = np.arange(8) % 10
+    images, labels = next(iter(pretrain.training_dataset(x, y, 96, {**pretrain.RECIPE, "batch_size": 4}, seed=0)))
+    assert images.shape == (4, 96, 96, 3) and labels.shape == (4, 10)
+    assert 0 <= float(np.min(images)) and float(np.max(images)) <= 255
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A tiny fast-mode pretraining, interrupted after its first epoch and then resumed."""
+    folder = tmp_path_factory.mktemp("pretrain")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(pretrain, "FAST", {"epochs": 2, "sizes": [[0, 64], [1, 64]], "limit": 40, "val_limit": 20,
+                                     "batch_size": 8})
+    saves = []
+    original = pretrain.Run.save
+
+    def save_then_stop(self, model):
+        original(self, model)
+        saves.append(self.state["epochs_done"])
+        if len(saves) == 1:
+            raise KeyboardInterrupt  # the session ends after the first epoch's checkpoint
+
+    patch.setattr(pretrain.Run, "save", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain.pretrain(folder / "run", fast=True, output=folder / backbones.WEIGHTS_FILE)
+    manifest = pretrain.pretrain(folder / "run", fast=True, output=folder / backbones.WEIGHTS_FILE)
+    patch.undo()
+    return folder, manifest, saves
+
+
+def test_an_interrupted_pretraining_continues_from_its_checkpoint(pretrained):
+    folder, manifest, saves = pretrained
+    assert saves == [1, 2]
+    assert [row["epoch"] for row in manifest["history"]] == [1, 2]
+
+
+def test_the_manifest_records_recipe_data_accuracy_time_and_versions(pretrained):
+    folder, manifest, _ = pretrained
+    stored = json.loads(backbones.manifest_path(folder / backbones.WEIGHTS_FILE).read_text())
+    assert stored == manifest
+    for key in ("architecture", "input_size", "recipe", "data_sha256", "val_accuracy", "val_accuracy_by_size",
+                "minutes", "versions", "weights_sha256", "classes"):
+        assert key in manifest, key
+    assert set(manifest["versions"]) >= {"tensorflow", "keras"}
+    assert manifest["fast_mode"] is True and manifest["weights_sha256"] == backbones.sha256(
+        folder / backbones.WEIGHTS_FILE)
+
+
+def test_the_course_backbone_is_found_at_the_path_setting_and_says_what_it_is(pretrained, monkeypatch):
+    folder, _, _ = pretrained
+    monkeypatch.setenv(backbones.BACKBONE_PATH_ENV, str(folder / backbones.WEIGHTS_FILE))
+    monkeypatch.setenv(backbones.BACKBONE_ENV, "imagenette")
+    backbone = backbones.load_backbone()
+    assert backbone.kind == "imagenette" and "Imagenette" in str(backbone) and "not ImageNet" in str(backbone)
+    assert backbone.model.predict(np.zeros((1, 96, 96, 3), np.float32), verbose=0).shape == (1, 10)
+
+
+def test_an_unknown_backbone_setting_is_refused(monkeypatch):
+    monkeypatch.setenv(backbones.BACKBONE_ENV, "vgg")
+    with pytest.raises(ValueError, match="auto, imagenet, imagenette"):
+        backbones.choice()
+
+
+def test_the_published_copy_is_downloaded_and_checked(pretrained, tmp_path):
+    folder, _, _ = pretrained
+    source = folder / backbones.WEIGHTS_FILE
+    url = source.as_uri()  # a local stand-in for the published URL
+    target = backbones.fetch_published(url, backbones.sha256(source), tmp_path / backbones.WEIGHTS_FILE)
+    assert backbones.sha256(target) == backbones.sha256(source)
+    assert backbones.read_manifest(target)["name"] == backbones.NAME
+    with pytest.raises(ValueError, match="damaged or not the published one"):
+        backbones.fetch_published(url, "0" * 64, tmp_path / "other" / backbones.WEIGHTS_FILE)
+    assert not (tmp_path / "other" / backbones.WEIGHTS_FILE).exists()

@@ -1,0 +1,1002 @@
+"""Checks of notebook 06 (transfer learning and class activation maps), described as data for :mod:`.engine`.
+
+No check trains a network or loads a pretrained one. The models are tiny ResNet-style
+networks built here (:func:`tiny_base`: a stem ``conv1`` and residual blocks named
+``conv{stage}_block{n}_...`` as in keras.applications and the course backbone), whose
+weights are set from a formula (:func:`set_model_weights`), so every output is known;
+the inputs are fixed seeded arrays and hand-made masks. Seven exercises:
+
+* ``build_transfer_model``: the model is described (input shape, the base as one nested
+  layer and the ``training=`` argument it is called with, the head's layers, names and
+  settings, trainable and frozen parameter counts, its probabilities with known weights)
+  and compared by :func:`compare_transfer`, which names a wrong part first;
+* ``unfreeze_top``: the ``trainable`` flag of the base and of each of its layers with
+  weights, on bases of 4 blocks (+ a stem and a ``top_conv``), for 0 to 3 blocks;
+* ``class_activation_map``, ``upsample_and_normalise``, ``grad_cam``: arrays compared
+  with the solution's, a difference explained by the outputs of known mistakes computed
+  here (:func:`cam_variant`, :func:`upsample_variant`, :func:`grad_cam_variant`: the
+  latter from the checks' own graph of the model, not from the student's way of reaching
+  a nested layer). ``grad_cam`` is run on transfer models whose base is ONE nested layer
+  (the layer asked for is inside it: the "Graph disconnected" trap) and on a model whose
+  layers are its own;
+* ``pointing_game_hit`` and ``mass_inside``: hand-made masks (0 background, 1 cat,
+  2 dog, 255 boundary) and maps with one known peak, placed so that each known mistake
+  gives another answer on at least one visible case.
+
+Accepted, because they behave the same: NumPy, TensorFlow or keras.ops code, any float
+dtype, an array-like or tensor output (``np.bool_`` for a hit, a NumPy float for a
+share); ``np.einsum``, ``np.tensordot``, ``@`` or a loop; ``tf.image.resize``,
+``keras.ops.image.resize`` or PIL's bilinear resize (same half-pixel grid); a min-max
+with a tiny epsilon; ``GlobalAvgPool2D`` or ``GlobalAveragePooling2D``, ``"softmax"`` or
+``keras.activations.softmax``; the base frozen as a whole or layer by layer, before or
+after building the model; blocks found with a regular expression or by splitting names;
+``unfreeze_top`` returning None or the base; Grad-CAM through a rebuilt functional graph,
+a linear copy of the Dense layer or its kernel and bias by hand; ``np.isin`` or
+``(mask == 1) | (mask == 2)``.
+
+Rejected, and why (the messages say so):
+
+* a base left trainable, its layers copied into the model (``keras.Model(base.input, ...)``),
+  a Flatten or max pooling instead of the global average pooling, extra head layers
+  (Dropout, a hidden Dense), a separate softmax Activation, other layer names than
+  ``avg_pool`` and ``predictions``: later cells and ``grad_cam`` find the head by these
+  names and read the Dense kernel on the pooled features (that is what a CAM is);
+* the base called without ``training=False`` (a Sequential cannot pass it): a deliberate
+  convention, the Keras transfer-learning recipe, read from the model's graph. It is not
+  checked by its effect: in Keras 3 the training flag of ``fit`` overrides the one recorded
+  in a functional graph, and what keeps BatchNorm in inference mode while fine-tuning is
+  that every BatchNormalization stays frozen (``unfreeze_top``);
+* counting layers instead of blocks, ``blocks[-n:]`` (``-0`` is every block), BatchNorm
+  unfrozen, layers outside the blocks (stem, ``top_conv``) left trainable;
+* a CAM or Grad-CAM with a ReLU, a normalisation or a bias where the formula has none (or
+  without the ReLU Grad-CAM has), the gradient of the softmax probability instead of the
+  logit (it vanishes when the model is confident), sums instead of means, absolute or
+  clipped gradients, BatchNorm in training mode;
+* a resize other than bilinear on TensorFlow's half-pixel grid (nearest, bicubic, aligned
+  corners), a max-only normalisation, NaN for a constant map;
+* the 255 boundary counted as animal, a row/column swap, a tolerance that is ignored,
+  strict, squared or not Euclidean, a share of pixels instead of a share of mass.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import engine
+from .core import difference, fail, short, to_numpy
+from .engine import Case, CrashHint, Exercise, Mistake
+from .graph import activation_name, call_arguments, flat_layers, history, kind, producer
+from .resnet34 import set_known_weights
+
+ASSIGNMENT = "06_transfer_cam"
+POOL, DENSE = "avg_pool", "predictions"
+ANIMAL, BOUNDARY = (1, 2), 255
+
+
+# ============================================================================ known-weight models and inputs
+def tiny_base(spec: dict):
+    """A small ResNet-style feature extractor, and the output tensor of each of its layers by name.
+
+    ``spec``: ``input`` (h, w, c), ``stages`` ((filters, blocks, stride of the first block),
+    ...), ``name``, ``stem`` (filters of ``conv1``), ``top`` (end with a 1x1 ``top_conv``,
+    ``top_bn``, ``top_relu``, like EfficientNet). Layers are named like keras.applications:
+    ``conv1_conv``, ``conv2_block1_1_conv``, ``conv2_block1_1_bn``, ..., ``conv2_block1_out``.
+    """
+    import keras
+    from keras import layers
+
+    tensors = {}
+
+    def keep(x):
+        tensors[producer(x).name] = x
+        return x
+
+    def conv_bn(x, filters, size, strides, prefix, relu=True):
+        x = keep(layers.Conv2D(filters, size, strides=strides, padding="same", use_bias=False,
+                               name=f"{prefix}_conv")(x))
+        x = keep(layers.BatchNormalization(name=f"{prefix}_bn")(x))
+        return keep(layers.ReLU(name=f"{prefix}_relu")(x)) if relu else x
+
+    inputs = keras.Input(spec["input"], name="images")
+    x = keep(layers.Rescaling(1 / 127.5, offset=-1.0, name="normalize")(inputs))
+    x = conv_bn(x, spec.get("stem", 4), 3, 1, "conv1")
+    for stage, (filters, blocks, strides) in enumerate(spec["stages"], start=2):
+        for block in range(1, blocks + 1):
+            prefix, s = f"conv{stage}_block{block}", strides if block == 1 else 1
+            shortcut = x
+            if s != 1 or x.shape[-1] != filters:
+                shortcut = conv_bn(x, filters, 1, s, f"{prefix}_0", relu=False)
+            y = conv_bn(x, filters, 3, s, f"{prefix}_1")
+            y = conv_bn(y, filters, 3, 1, f"{prefix}_2", relu=False)
+            y = keep(layers.Add(name=f"{prefix}_add")([shortcut, y]))
+            x = keep(layers.ReLU(name=f"{prefix}_out")(y))
+    if spec.get("top"):
+        x = conv_bn(x, spec["stages"][-1][0], 1, 1, "top")
+    return keras.Model(inputs, x, name=spec["name"]), tensors
+
+
+def head_values(kind_of_weight: str, shape) -> np.ndarray:
+    """Dense weights with both signs in every column, small enough for lively probabilities."""
+    shape = tuple(int(d) for d in shape)
+    if kind_of_weight == "kernel":
+        rows, cols = np.indices(shape)
+        return (0.6 * np.sin(1.9 * rows + 2.9 * cols + 0.3)).astype(np.float32)
+    return (0.1 * np.cos(1.3 * np.arange(shape[0]) + 0.2)).astype(np.float32)
+
+
+def set_model_weights(model) -> None:
+    """Every weight from a formula: convolutions and BatchNorms as in notebook 05, Dense layers by :func:`head_values`."""
+    from keras import layers
+
+    set_known_weights(model)
+    for layer in flat_layers(model):
+        if isinstance(layer, layers.Dense):
+            for weight in layer.weights:
+                weight.assign(head_values(weight.name.split("/")[-1], weight.shape))
+
+
+def case_images(seed: int, shape) -> np.ndarray:
+    """Photos with values 0-255: a coarse random colour field (blobs 4 pixels wide) plus fine noise."""
+    rng = np.random.default_rng(seed)
+    n, h, w, c = shape
+    coarse = rng.uniform(0, 255, (n, -(-h // 4), -(-w // 4), c))
+    smooth = np.repeat(np.repeat(coarse, 4, axis=1), 4, axis=2)[:, :h, :w]
+    return np.clip(smooth + rng.normal(0, 20, shape), 0, 255).astype(np.float32)
+
+
+def describe_base(spec: dict) -> str:
+    blocks = sum(b for _, b, _ in spec["stages"])
+    h, w, c = spec["input"]
+    return f"base {spec['name']!r} (input {h}x{w}x{c}, {blocks} residual blocks)"
+
+
+# ============================================================================ exercise 1: build_transfer_model
+def _transfer_case(name, seed, size, stages, classes, base_name="tiny_base") -> Case:
+    return Case(name, {"seed": seed, "num_classes": classes,
+                       "base": {"input": (*size, 3), "stages": stages, "name": base_name, "stem": 4}})
+
+
+TRANSFER_CASES = {
+    "visible": [_transfer_case("8x8_3_classes", 1, (8, 8), ((4, 1, 1), (6, 1, 2)), 3),
+                _transfer_case("10x6_5_classes", 2, (10, 6), ((4, 1, 1), (5, 1, 2)), 5)],
+    "hidden": [_transfer_case("12x12_2_classes", 11, (12, 12), ((3, 1, 1), (6, 2, 2)), 2, "pretrained_base"),
+               _transfer_case("9x7_4_classes", 12, (9, 7), ((5, 2, 1), (4, 1, 2)), 4, "feature_extractor")],
+}
+
+
+def describe_transfer_case(case: Case) -> str:
+    return f"build_transfer_model({describe_base(case['base'])}, num_classes={case['num_classes']})"
+
+
+def base_call_training(model, base):
+    """The ``training=`` argument recorded where ``model`` calls ``base``: False, True, or "not given"."""
+    for layer in model.layers:
+        for node in getattr(layer, "_inbound_nodes", []):
+            for tensor in node.input_tensors:
+                if history(tensor) is not None and producer(tensor) is base:
+                    return call_arguments(tensor)[1].get("training", "not given")
+    return "not given"
+
+
+def _head_entry(layer) -> dict:
+    from keras import layers
+
+    entry = {"kind": kind(layer), "name": layer.name}
+    if isinstance(layer, layers.Dense):
+        entry.update(units=int(layer.units), activation=activation_name(layer))
+    elif isinstance(layer, layers.Activation):
+        entry.update(activation=activation_name(layer))
+    return entry
+
+
+def _count(weights) -> int:
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def run_build_transfer_model(build_transfer_model, case: Case) -> dict:
+    """The model built on a known-weight base, described (see :func:`compare_transfer`)."""
+    import keras
+
+    base, _ = tiny_base(case["base"])
+    set_known_weights(base)
+    model = build_transfer_model(base, case["num_classes"])
+    what = describe_transfer_case(case)
+    if not isinstance(model, keras.Model):
+        fail(f"{what} should return a Keras model", expected="keras.Model", found=short(model),
+             hint="return keras.Model(inputs, outputs) at the end of the function.")
+    inputs = getattr(model, "inputs", None) if model.built else None
+    if not inputs:
+        fail(f"{what} returned a model that is not built", expected="a model with a known input shape",
+             found="no input shape", hint="start from inputs = keras.Input(base.input_shape[1:]).")
+    nested = any(layer is base for layer in model.layers)
+    own = {id(layer) for layer in base.layers}
+    head = [layer for layer in model.layers
+            if layer is not base and id(layer) not in own and not isinstance(layer, keras.layers.InputLayer)]
+    set_model_weights(model)
+    images = case_images(case["seed"], (2, *case["base"]["input"]))
+    total = int(model.count_params())
+    trainable = _count(model.trainable_weights)
+    return {"input_shape": [int(d) for d in inputs[0].shape[1:]],
+            "output_shape": [None if d is None else int(d) for d in model.outputs[0].shape[1:]],
+            "base_is_a_layer": nested, "sequential": isinstance(model, keras.Sequential),
+            "training": base_call_training(model, base) if nested else "not given",
+            "head": [_head_entry(layer) for layer in head],
+            "trainable": trainable, "frozen": total - trainable,
+            "probabilities": np.asarray(model(images, training=False), dtype=np.float32)}
+
+
+TRAINING_HINT = ("call the base as base(inputs, training=False) (deliberate: the Keras transfer-learning "
+                 "recipe, which marks the base as a feature extractor in inference mode; in Keras 3 the flag of "
+                 "fit() overrides it, which is why unfreeze_top keeps every BatchNormalization frozen).")
+HEAD = "GlobalAveragePooling2D(name='avg_pool') -> Dense(num_classes, activation='softmax', name='predictions')"
+
+
+def compare_transfer(found: dict, expected: dict, case: Case) -> None:
+    """Name a wrong part of the model first: base, input, freezing, head layers, names, settings, flag."""
+    what = describe_transfer_case(case)
+    if not found["base_is_a_layer"]:
+        fail(f"{what}: the base is not one layer of your model", expected="Input -> base -> avg_pool -> predictions",
+             found="the base's layers copied into your model",
+             hint="build on a new keras.Input and call base(inputs, training=False): with keras.Model(base.input, ...) "
+                  "the base is no longer one layer, and later cells (unfreeze_top, grad_cam) cannot find it.")
+    if found["input_shape"] != expected["input_shape"]:
+        fail(f"{what}: wrong input shape", expected=tuple(expected["input_shape"]), found=tuple(found["input_shape"]),
+             hint="input shape hard-coded: use keras.Input(base.input_shape[1:]), the shape of the base's input.")
+    kinds = [entry["kind"] for entry in found["head"]]
+    dense_expected = expected["head"][-1]
+    if found["trainable"] > expected["trainable"]:
+        fail(f"{what}: {found['trainable']:,} trainable parameters", expected=f"{expected['trainable']:,} (the head only)",
+             found=f"{found['trainable']:,}",
+             hint="base not frozen: set base.trainable = False, so that training only changes the new head "
+                  "and the pretrained features are kept.")
+    if "Flatten" in kinds:
+        fail(f"{what}: the head flattens the feature map", expected=HEAD, found=kinds,
+             hint="Flatten instead of GlobalAveragePooling2D: average each feature map to one number with "
+                  "GlobalAveragePooling2D (fewer weights, any image size, and what a class activation map needs).")
+    if "GlobalMaxPooling2D" in kinds:
+        fail(f"{what}: the head uses global max pooling", expected=HEAD, found=kinds,
+             hint="GlobalMaxPooling2D instead of GlobalAveragePooling2D: a class activation map is the Dense kernel "
+                  "applied to AVERAGED feature maps.")
+    if "GlobalAveragePooling2D" not in kinds or kinds[-1] != "Dense":
+        fail(f"{what}: the head should be global average pooling then a Dense layer", expected=HEAD, found=kinds,
+             hint=f"add the new head after the base: {HEAD}.")
+    extra = [k for k in kinds if k not in ("GlobalAveragePooling2D", "Dense")] + (["Dense"] * (kinds.count("Dense") - 1))
+    if extra:
+        softmax = any(e["kind"].startswith("Activation") and e.get("activation") == "softmax" for e in found["head"])
+        fail(f"{what}: extra layers in the head: {', '.join(extra)}", expected=HEAD, found=kinds,
+             hint=("the softmax belongs in the Dense layer: Dense(num_classes, activation='softmax', name='predictions') "
+                   "(later cells read the probabilities and the kernel from that one layer)." if softmax else
+                   "the head is only the global average pooling and one Dense layer: grad_cam and the class "
+                   "activation map read the Dense kernel on the pooled features."))
+    names = [entry["name"] for entry in found["head"]]
+    if names != [POOL, DENSE]:
+        fail(f"{what}: the head's layers are named {names}", expected=[POOL, DENSE], found=names,
+             hint="name them: GlobalAveragePooling2D(name='avg_pool') and Dense(..., name='predictions'); later "
+                  "cells and grad_cam find them by these names.")
+    dense = found["head"][-1]
+    if dense["units"] != dense_expected["units"]:
+        fail(f"{what}: the Dense layer has {dense['units']} units", expected=dense_expected["units"],
+             found=dense["units"], hint="units hard-coded: use Dense(num_classes, ...), the argument.")
+    if dense["activation"] != "softmax":
+        fail(f"{what}: the Dense layer has activation {dense['activation']!r}", expected="'softmax'",
+             found=repr(dense["activation"]),
+             hint="missing softmax: use Dense(num_classes, activation='softmax'); the model outputs probabilities.")
+    if found["trainable"] < expected["trainable"]:
+        fail(f"{what}: {found['trainable']:,} trainable parameters", expected=f"{expected['trainable']:,} (the head)",
+             found=f"{found['trainable']:,}", hint="the new head was frozen too: freeze only the base.")
+    if found["training"] is not False:
+        fail(f"{what}: the base is called with training={found['training']}", expected="training=False",
+             found="a Sequential model (it cannot pass training=False)" if found["sequential"]
+             else f"training={found['training']}",
+             hint=("base called without training=False: " + TRAINING_HINT +
+                   (" Use the functional API: x = base(inputs, training=False)." if found["sequential"] else "")))
+    for key in ("output_shape", "frozen", "probabilities"):
+        problem = difference(found[key], expected[key], 1e-5, 1e-4)
+        if problem is not None:
+            where, want, got = problem
+            fail(f"{what}: {key} {where}".rstrip(), expected=want, found=got,
+                 hint=f"compare your model with {HEAD} on top of the frozen base.")
+
+
+BUILD_TRANSFER_MODEL = Exercise(
+    name="build_transfer_model", cases=TRANSFER_CASES, run=run_build_transfer_model,
+    describe=describe_transfer_case, hint=f"Input -> base(inputs, training=False) -> {HEAD}.",
+    compare=compare_transfer, requires=engine.callable_answer("build_transfer_model"))
+
+
+# ============================================================================ exercise 2: unfreeze_top
+BASE_A = {"input": (8, 8, 3), "stages": ((4, 2, 1), (6, 2, 2)), "name": "base_a", "top": True}
+BASE_B = {"input": (8, 8, 3), "stages": ((3, 1, 1), (4, 2, 2), (5, 2, 2)), "name": "base_b", "top": True}
+BASE_C = {"input": (6, 6, 3), "stages": ((4, 3, 1), (4, 1, 2)), "name": "base_c", "top": False}
+UNFREEZE_CASES = {
+    "visible": engine.cases({f"4_blocks_unfreeze_{n}": {"base": BASE_A, "n_blocks": n} for n in (1, 2, 3, 0)}),
+    "hidden": engine.cases({"5_blocks_unfreeze_2": {"base": BASE_B, "n_blocks": 2},
+                            "5_blocks_unfreeze_4": {"base": BASE_B, "n_blocks": 4},
+                            "4_blocks_no_top_unfreeze_3": {"base": BASE_C, "n_blocks": 3},
+                            "5_blocks_unfreeze_0": {"base": BASE_B, "n_blocks": 0}}),
+}
+
+
+def _blocks_of(spec) -> list[str]:
+    return [f"conv{stage}_block{block}" for stage, (_, blocks, _) in enumerate(spec["stages"], start=2)
+            for block in range(1, blocks + 1)]
+
+
+def describe_unfreeze(case: Case) -> str:
+    spec = case["base"]
+    blocks = _blocks_of(spec)
+    top = ", then top_conv" if spec.get("top") else ""
+    return (f"unfreeze_top(base with conv1, blocks {blocks[0]} ... {blocks[-1]} ({len(blocks)} blocks){top}, "
+            f"n_blocks={case['n_blocks']})")
+
+
+def run_unfreeze_top(unfreeze_top, case: Case) -> dict:
+    """The trainable flags after the call, on a base frozen as build_transfer_model leaves it."""
+    base, _ = tiny_base(case["base"])
+    base.trainable = False
+    unfreeze_top(base, case["n_blocks"])
+    return {"base.trainable": bool(base.trainable),
+            "layer.trainable": {layer.name: bool(layer.trainable) for layer in base.layers if layer.weights}}
+
+
+_LAYERS: dict[str, list[tuple[str, bool]]] = {}
+
+
+def base_layers(spec) -> list[tuple[str, bool]]:
+    """(name, is BatchNormalization) of every layer with weights of the base, in order (built once)."""
+    if spec["name"] not in _LAYERS:
+        from keras import layers
+
+        base, _ = tiny_base(spec)
+        _LAYERS[spec["name"]] = [(layer.name, isinstance(layer, layers.BatchNormalization))
+                                 for layer in base.layers if layer.weights]
+    return _LAYERS[spec["name"]]
+
+
+def _block(name: str) -> str | None:
+    parts = name.split("_")
+    return "_".join(parts[:2]) if len(parts) > 2 and parts[0][4:].isdigit() and parts[1].startswith("block") else None
+
+
+def unfreeze_variant(case: Case, variant: str = "correct") -> dict:
+    """The flags a correct answer, or a known mistake, leaves (from the layers' names only)."""
+    n, found = case["n_blocks"], base_layers(case["base"])
+    names = [name for name, _ in found]
+    blocks = list(dict.fromkeys(b for b in map(_block, names) if b))
+    top = {"minus_zero": blocks[-n:], "first_blocks": blocks[:n]}.get(variant, blocks[max(len(blocks) - n, 0):])
+    if variant == "stages":
+        stages = list(dict.fromkeys(b.split("_")[0] for b in blocks))
+        top = [b for b in blocks if b.split("_")[0] in stages[max(len(stages) - n, 0):]]
+    first = min((i for i, name in enumerate(names) if _block(name) in top), default=len(names))
+    flags = {}
+    for index, (name, is_norm) in enumerate(found):
+        inside = _block(name) in top
+        if variant == "outside_left":
+            inside = inside or _block(name) is None
+        if variant == "everything_after":
+            inside = index >= first
+        flags[name] = variant == "all_trainable" or (inside and (not is_norm or variant == "bn_unfrozen"))
+    return {"base.trainable": variant != "not_trainable_first", "layer.trainable": flags}
+
+
+def _layers_variant(case: Case) -> dict:
+    """``for layer in base.layers[:-n_blocks]: layer.trainable = False`` (and BatchNorms frozen)."""
+    n, spec = case["n_blocks"], case["base"]
+    base, _ = tiny_base(spec)
+    from keras import layers
+
+    everything = base.layers
+    kept = everything[len(everything) - n:] if n else everything  # base.layers[:-0] freezes nothing
+    ids = {id(layer) for layer in kept}
+    return {"base.trainable": True,
+            "layer.trainable": {layer.name: id(layer) in ids and not isinstance(layer, layers.BatchNormalization)
+                                for layer in everything if layer.weights}}
+
+
+UNFREEZE_HINTS = {
+    "minus_zero": "blocks[-n_blocks:] with n_blocks=0 is EVERY block (-0 == 0): take blocks[len(blocks) - n_blocks:].",
+    "first_blocks": "you unfroze the FIRST n_blocks blocks; fine-tuning unfreezes the LAST ones (closest to the head).",
+    "stages": "you counted stages (conv2, conv3...) instead of blocks: a block is conv{stage}_block{n}, and a stage "
+              "holds several blocks.",
+    "bn_unfrozen": "BatchNormalization layers must stay frozen (trainable=False) even inside the unfrozen blocks: "
+                   "a frozen BatchNorm runs in inference mode, so fine-tuning on small batches keeps its statistics.",
+    "outside_left": "layers outside the residual blocks (conv1, top_conv) stay frozen: set trainable on EVERY layer "
+                    "of base.layers, True only for the layers of the last blocks.",
+    "everything_after": "only the layers of the last n_blocks blocks are unfrozen; layers after them that belong to "
+                        "no block (top_conv) stay frozen.",
+    "all_trainable": "after base.trainable = True, freeze every layer that is not in the last n_blocks blocks (and "
+                     "every BatchNormalization).",
+    "not_trainable_first": "set base.trainable = True first: while the base itself is frozen, its layers' own "
+                           "flags have no effect (base.trainable_weights stays empty).",
+}
+UNFREEZE_MISTAKES = [
+    Mistake("counting layers instead of blocks: n_blocks is a number of residual blocks (conv{stage}_block{n}_*), "
+            "each made of several layers.", output=_layers_variant),
+    *[Mistake(hint, output=lambda case, v=variant: unfreeze_variant(case, v)) for variant, hint in UNFREEZE_HINTS.items()],
+]
+
+UNFREEZE_TOP = Exercise(
+    name="unfreeze_top", cases=UNFREEZE_CASES, run=run_unfreeze_top, describe=describe_unfreeze,
+    hint="base.trainable = True; then layer.trainable = (the layer is in one of the last n_blocks blocks) and it is "
+         "not a BatchNormalization, for every layer of base.layers.",
+    mistakes=UNFREEZE_MISTAKES, requires=engine.callable_answer("unfreeze_top"))
+
+
+# ============================================================================ exercise 3: class_activation_map
+def _cam_case(name, seed, size, channels, classes, class_index) -> Case:
+    return Case(name, {"seed": seed, "size": size, "channels": channels, "classes": classes,
+                       "class_index": class_index})
+
+
+CAM_CASES = {
+    "visible": [_cam_case("4x6_3_channels_3_classes", 21, (4, 6), 3, 3, 1),
+                _cam_case("7x7_5_channels_4_classes", 22, (7, 7), 5, 4, 2),
+                _cam_case("5x3_6_channels_2_classes", 23, (5, 3), 6, 2, 1)],
+    "hidden": [_cam_case("8x10_8_channels_8_classes", 31, (8, 10), 8, 8, 7),
+               _cam_case("3x5_4_channels_4_classes", 32, (3, 5), 4, 4, 3),
+               _cam_case("9x9_16_channels_5_classes", 33, (9, 9), 16, 5, 4)],
+}
+
+
+def cam_inputs(case: Case):
+    """(feature_maps (H, W, K), non-negative like a ReLU's output; dense_kernel (K, classes), both signs)."""
+    rng = np.random.default_rng(case["seed"])
+    maps = np.maximum(rng.standard_normal((*case["size"], case["channels"])), 0) * 2
+    kernel = rng.standard_normal((case["channels"], case["classes"]))
+    return maps.astype(np.float32), kernel.astype(np.float32)
+
+
+def describe_cam(case: Case) -> str:
+    h, w = case["size"]
+    return (f"class_activation_map(feature_maps of shape ({h}, {w}, {case['channels']}), dense_kernel of shape "
+            f"({case['channels']}, {case['classes']}), class_index={case['class_index']})")
+
+
+def run_cam(class_activation_map, case: Case) -> np.ndarray:
+    maps, kernel = cam_inputs(case)
+    found = class_activation_map(maps.copy(), kernel.copy(), case["class_index"])
+    return to_numpy(found, "the output of class_activation_map", dtype=np.float32, hint="return the (H, W) map.")
+
+
+def cam_variant(case: Case, variant: str = "correct") -> np.ndarray | None:
+    maps, kernel = cam_inputs(case)
+    maps, kernel, c = maps.astype(np.float64), kernel.astype(np.float64), case["class_index"]
+    if variant == "row":
+        if kernel.shape[0] != kernel.shape[1]:
+            return None
+        weights = kernel[c]
+    else:
+        weights = kernel[:, {"class_0": 0}.get(variant, c)]
+    if variant == "all_classes":
+        return maps @ kernel.sum(axis=1)
+    result = (maps * weights).mean(axis=-1) if variant == "mean" else maps @ weights
+    if variant == "relu":
+        result = np.maximum(result, 0)
+    if variant == "min_max":
+        result = (result - result.min()) / (result.max() - result.min())
+    if variant == "max":
+        result = result / result.max()
+    if variant == "transposed":
+        return result.T if result.shape[0] != result.shape[1] else None
+    return result
+
+
+CAM_HINTS = {
+    "row": "kernel indexed [class] instead of [:, class]: dense_kernel has shape (K, classes), one COLUMN per "
+           "class, so the weights of class c are dense_kernel[:, c].",
+    "mean": "mean instead of sum over the channels: M_c = sum_k w_k^c f_k (use np.sum, or feature_maps @ weights).",
+    "relu": "no ReLU in a class activation map: M_c = sum_k w_k^c f_k keeps its negative values (they say 'not "
+            "this class').",
+    "min_max": "no normalisation here: return the raw sum; upsample_and_normalise scales it to [0, 1] later.",
+    "max": "no normalisation here (you divided by the maximum): return the raw sum sum_k w_k^c f_k.",
+    "transposed": "output transposed: return shape (H, W), the first two axes of feature_maps, in that order.",
+    "class_0": "class_index is ignored (you used class 0): take the column dense_kernel[:, class_index].",
+    "all_classes": "you summed the weights of every class: use only the column of class_index.",
+}
+CAM_MISTAKES = [
+    *[Mistake(hint, output=lambda case, v=variant: cam_variant(case, v)) for variant, hint in CAM_HINTS.items()],
+    Mistake("the channels were not summed: the map has one value per position, shape (H, W).",
+            test=lambda case, found: np.ndim(found) == 3),
+]
+KERNEL_CRASH = CrashHint((), "a shape mismatch: dense_kernel has shape (K, classes), one COLUMN per class, so the "
+                             "weights of class c are dense_kernel[:, c] (shape (K,)), to sum with the K feature maps.",
+                         ValueError)
+
+CLASS_ACTIVATION_MAP = Exercise(
+    name="class_activation_map", cases=CAM_CASES, run=run_cam, describe=describe_cam, mistakes=CAM_MISTAKES,
+    hint="M_c(x, y) = sum_k dense_kernel[k, c] * feature_maps[x, y, k], e.g. feature_maps @ dense_kernel[:, c].",
+    crashes=(KERNEL_CRASH,), requires=engine.callable_answer("class_activation_map"), atol=1e-4, rtol=1e-4)
+
+
+# ============================================================================ exercise 4: upsample_and_normalise
+def _upsample_case(name, seed, shape, size, constant=None, offset=0.0) -> Case:
+    return Case(name, {"seed": seed, "shape": shape, "size": size, "constant": constant, "offset": offset})
+
+
+UPSAMPLE_CASES = {
+    "visible": [_upsample_case("7x7_to_28x28", 41, (7, 7), (28, 28)),
+                _upsample_case("4x6_to_20x30", 42, (4, 6), (20, 30), offset=3.0),
+                _upsample_case("5x7_to_16x23", 43, (5, 7), (16, 23)),
+                _upsample_case("constant_3x3_to_12x12", 44, (3, 3), (12, 12), constant=0.7)],
+    "hidden": [_upsample_case("7x7_to_224x224", 51, (7, 7), (224, 224)),
+               _upsample_case("6x4_to_33x17", 52, (6, 4), (33, 17), offset=-2.0),
+               _upsample_case("3x5_to_9x20", 53, (3, 5), (9, 20), offset=10.0),
+               _upsample_case("constant_4x2_to_8x8", 54, (4, 2), (8, 8), constant=-1.5)],
+}
+
+
+def upsample_input(case: Case) -> np.ndarray:
+    if case["constant"] is not None:
+        return np.full(case["shape"], case["constant"], dtype=np.float32)
+    return (np.random.default_rng(case["seed"]).standard_normal(case["shape"]) + case["offset"]).astype(np.float32)
+
+
+def describe_upsample(case: Case) -> str:
+    values = f"constant {case['constant']}" if case["constant"] is not None else "values of both signs"
+    if case["constant"] is None and case["offset"] > 0:
+        values = f"values around {case['offset']}"
+    return f"upsample_and_normalise(cam of shape {case['shape']} ({values}), size={case['size']})"
+
+
+def run_upsample(upsample_and_normalise, case: Case) -> np.ndarray:
+    found = upsample_and_normalise(upsample_input(case), tuple(case["size"]))
+    return to_numpy(found, "the output of upsample_and_normalise", dtype=np.float32,
+                    hint="return the resized, normalised map (H, W).")
+
+
+def bilinear(image, size, align_corners=False) -> np.ndarray:
+    """A NumPy bilinear resize of a 2-D array: TensorFlow's half-pixel grid, or the aligned-corners one."""
+    image = np.asarray(image, dtype=np.float64)
+
+    def coordinates(n_in, n_out):
+        if align_corners:
+            x = np.linspace(0, n_in - 1, n_out) if n_out > 1 else np.zeros(1)
+        else:
+            x = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+        low = np.floor(x).astype(int)
+        high = np.minimum(low + 1, n_in - 1)
+        return low, high, x - low
+
+    (r0, r1, fr), (c0, c1, fc) = coordinates(image.shape[0], size[0]), coordinates(image.shape[1], size[1])
+    top = image[r0][:, c0] * (1 - fc) + image[r0][:, c1] * fc
+    bottom = image[r1][:, c0] * (1 - fc) + image[r1][:, c1] * fc
+    return top * (1 - fr)[:, None] + bottom * fr[:, None]
+
+
+def _min_max(x):
+    x = np.asarray(x, dtype=np.float64)
+    spread = x.max() - x.min()
+    return np.zeros_like(x) if spread == 0 else (x - x.min()) / spread
+
+
+def upsample_variant(case: Case, variant: str = "correct") -> np.ndarray | None:
+    import tensorflow as tf
+
+    cam, size = upsample_input(case).astype(np.float64), tuple(case["size"])
+    if variant in ("nearest", "bicubic"):
+        resized = tf.image.resize(cam[..., None], size, method=variant).numpy()[..., 0]
+    elif variant == "align_corners":
+        resized = bilinear(cam, size, align_corners=True)
+    elif variant == "normalised_first":
+        return bilinear(_min_max(cam), size)
+    else:
+        resized = bilinear(np.maximum(cam, 0) if variant == "relu" else cam, size)
+    if variant == "no_normalisation":
+        return resized
+    if variant == "max_only":
+        return None if resized.max() == 0 else resized / resized.max()
+    return _min_max(resized)
+
+
+UPSAMPLE_HINTS = {
+    "nearest": "nearest instead of bilinear: use tf.image.resize(..., method='bilinear') (nearest gives blocky maps).",
+    "bicubic": "bicubic instead of bilinear: use method='bilinear' (bicubic overshoots outside the map's range).",
+    "align_corners": "your resize aligns the corners (scipy.ndimage.zoom, align_corners=True): use tf.image.resize "
+                     "(bilinear, half-pixel centres), the grid the course's figures use.",
+    "normalised_first": "normalise AFTER resizing: the resized map's own minimum and maximum become 0 and 1.",
+    "no_normalisation": "the map is not normalised: subtract its minimum, then divide by (maximum - minimum).",
+    "max_only": "max-only normalisation: divide by (max - min) after subtracting the minimum, not just by the "
+                "maximum (a map with negative values, or all above 0, must still span [0, 1]).",
+    "relu": "no ReLU here: min-max normalise the resized map as it is (its negative values become the low end).",
+}
+UPSAMPLE_MISTAKES = [
+    *[Mistake(hint, output=lambda case, v=variant: upsample_variant(case, v)) for variant, hint in UPSAMPLE_HINTS.items()],
+    Mistake("a constant map gives NaN (0 / 0): when max == min return zeros, np.zeros(size).",
+            test=lambda case, found: bool(np.isnan(np.asarray(found, dtype=np.float64)).any())),
+    Mistake("(width, height) swapped: size is (height, width), which tf.image.resize takes as it is (PIL's resize "
+            "takes (width, height)).", test=lambda case, found: np.shape(found) == tuple(case["size"])[::-1]),
+    Mistake("drop the channel axis: return an (H, W) map (tf.image.resize gives (H, W, 1): take [..., 0]).",
+            test=lambda case, found: np.shape(found) == (*case["size"], 1)),
+]
+
+UPSAMPLE_AND_NORMALISE = Exercise(
+    name="upsample_and_normalise", cases=UPSAMPLE_CASES, run=run_upsample, describe=describe_upsample,
+    mistakes=UPSAMPLE_MISTAKES, requires=engine.callable_answer("upsample_and_normalise"),
+    hint="resize with tf.image.resize(cam[..., None], size, method='bilinear')[..., 0], then "
+         "(x - x.min()) / (x.max() - x.min()), zeros when the map is constant.", atol=1e-4, rtol=1e-4)
+
+
+# ============================================================================ exercise 5: grad_cam
+def _grad_cam_case(name, seed, size, stages, classes, layer, class_index, nested=True, base_name="tiny_base",
+                   images=2) -> Case:
+    return Case(name, {"seed": seed, "images": images, "classes": classes, "layer": layer,
+                       "class_index": class_index, "nested": nested,
+                       "base": {"input": (*size, 3), "stages": stages, "name": base_name, "stem": 4}})
+
+
+GRAD_CAM_CASES = {
+    "visible": [
+        _grad_cam_case("nested_base_last_layer", 61, (12, 12), ((4, 1, 1), (6, 1, 2)), 4, "conv3_block1_out", 1),
+        _grad_cam_case("nested_base_inner_layer", 61, (12, 12), ((4, 1, 1), (6, 1, 2)), 4, "conv2_block1_out", 2),
+        _grad_cam_case("flat_model", 62, (10, 14), ((4, 1, 1), (6, 1, 2)), 3, "conv3_block1_out", 0, nested=False),
+    ],
+    "hidden": [
+        _grad_cam_case("nested_base_3_images", 71, (16, 16), ((3, 1, 1), (5, 1, 2), (6, 1, 2)), 5,
+                       "conv4_block1_out", 3, base_name="pretrained_base", images=3),
+        _grad_cam_case("nested_base_middle_layer", 72, (16, 12), ((3, 1, 1), (5, 1, 2), (6, 1, 2)), 3,
+                       "conv3_block1_2_bn", 2, base_name="feature_extractor"),
+        _grad_cam_case("flat_model_1_image", 73, (8, 8), ((4, 2, 1), (6, 1, 2)), 2, "conv2_block2_out", 1,
+                       nested=False, images=1),
+    ],
+}
+
+
+def describe_grad_cam(case: Case) -> str:
+    spec = case["base"]
+    model = (f"transfer model whose base {spec['name']!r} is one nested layer" if case["nested"]
+             else "model whose layers are its own (no nested base)")
+    h, w, _ = spec["input"]
+    return (f"grad_cam({model}, {case['images']} images {h}x{w}, layer_name={case['layer']!r}, "
+            f"class_index={case['class_index']})")
+
+
+def grad_cam_models(case: Case):
+    """(the model grad_cam gets, a probe: images -> [output of the case's layer, last feature map]), known weights."""
+    import keras
+    from keras import layers
+
+    base, tensors = tiny_base(case["base"])
+    probe = keras.Model(base.input, [tensors[case["layer"]], base.output])
+    if case["nested"]:
+        inputs = keras.Input(case["base"]["input"], name="photos")
+        features = base(inputs, training=False)
+    else:
+        inputs, features = base.input, base.output
+    pooled = layers.GlobalAveragePooling2D(name=POOL)(features)
+    outputs = layers.Dense(case["classes"], activation="softmax", name=DENSE)(pooled)
+    model = keras.Model(inputs, outputs, name="transfer_model" if case["nested"] else case["base"]["name"])
+    set_model_weights(model)
+    return model, probe
+
+
+def grad_cam_images(case: Case) -> np.ndarray:
+    return case_images(case["seed"], (case["images"], *case["base"]["input"]))
+
+
+def run_grad_cam(grad_cam, case: Case) -> np.ndarray:
+    model, _ = grad_cam_models(case)
+    found = grad_cam(model, grad_cam_images(case), case["layer"], case["class_index"])
+    return to_numpy(found, "the output of grad_cam", dtype=np.float32, hint="return the maps as an array (N, H, W).")
+
+
+_GRADIENTS: dict = {}
+
+
+def grad_cam_gradients(case: Case, training: bool = False) -> dict:
+    """Feature map A and d score / dA for the logit, the probability and the predicted class (computed once)."""
+    key = (case.name, case["layer"], training)
+    if key not in _GRADIENTS:
+        import tensorflow as tf
+
+        model, probe = grad_cam_models(case)  # fresh: a training-mode call updates the BatchNorm statistics
+        dense, c = model.get_layer(DENSE), case["class_index"]
+        with tf.GradientTape(persistent=True) as tape:
+            feature_map, last = probe(tf.constant(grad_cam_images(case)), training=training)
+            logits = tf.matmul(tf.reduce_mean(last, axis=(1, 2)), dense.kernel) + dense.bias
+            probabilities = tf.nn.softmax(logits)
+            predicted = tf.gather(logits, tf.argmax(logits, axis=-1), batch_dims=1)
+            scores = {"logit": logits[:, c], "probability": probabilities[:, c], "predicted": predicted}
+        _GRADIENTS[key] = {"A": feature_map.numpy().astype(np.float64),
+                           **{name: tape.gradient(score, feature_map).numpy().astype(np.float64)
+                              for name, score in scores.items()},
+                           "classes": np.argmax(logits.numpy(), axis=-1)}
+    return _GRADIENTS[key]
+
+
+def grad_cam_variant(case: Case, variant: str = "correct") -> np.ndarray | None:
+    """Grad-CAM of the case, or what a known mistake gives, from the checks' own graph of the model."""
+    parts = grad_cam_gradients(case, training=variant == "training_mode")
+    if variant == "predicted_class" and np.all(parts["classes"] == case["class_index"]):
+        return None
+    a = parts["A"]
+    g = parts[{"probability": "probability", "predicted_class": "predicted"}.get(variant, "logit")]
+    g = {"absolute": np.abs(g), "positive_gradients": np.maximum(g, 0)}.get(variant, g)
+    if variant == "gradient_times_activation":
+        maps = (g * a).sum(axis=-1)
+    else:
+        alpha = g.sum(axis=(1, 2)) if variant == "sum_over_space" else g.mean(axis=(1, 2))
+        if variant == "batch_mean":
+            alpha = np.broadcast_to(alpha.mean(axis=0, keepdims=True), alpha.shape)
+        maps = np.einsum("nhwk,nk->nhw", a, alpha)
+    return (maps if variant == "no_relu" else np.maximum(maps, 0)).astype(np.float32)
+
+
+GRAD_CAM_HINTS = {
+    "probability": "gradient of the softmax probability instead of the logit: the score is the class's logit (the "
+                   "Dense layer's kernel and bias on the pooled features, without the softmax), whose gradient does "
+                   "not vanish when the model is confident.",
+    "no_relu": "no ReLU: Grad-CAM keeps only the positive evidence, ReLU(sum_k alpha_k A_k).",
+    "sum_over_space": "sum instead of mean over space: alpha_k is the MEAN over the positions of d score / d A_k.",
+    "absolute": "absolute gradients: alpha_k = mean of d score / d A_k with its sign (a negative weight says 'less "
+                "of this channel').",
+    "positive_gradients": "you clipped the gradients at 0 before averaging: average them as they are, then apply "
+                          "the ReLU to the weighted sum.",
+    "batch_mean": "the weights were averaged over the batch too: alpha has one value per image AND channel (mean "
+                  "over axes 1 and 2 only).",
+    "predicted_class": "class_index is ignored (you used each image's predicted class): the score is the logit of "
+                       "class_index.",
+    "training_mode": "the model ran in training mode (BatchNorm used batch statistics): call it with "
+                     "training=False (or without training=).",
+    "gradient_times_activation": "you summed gradient x activation position by position: first average the "
+                                 "gradients over space (alpha_k), then weight the WHOLE feature map A_k by alpha_k.",
+}
+
+
+def _last_feature_map_shape(case: Case) -> tuple:
+    h, w, _ = case["base"]["input"]
+    for _, _, strides in case["base"]["stages"]:
+        h, w = -(-h // strides), -(-w // strides)
+    return case["images"], h, w
+
+
+GRAD_CAM_MISTAKES = [
+    *[Mistake(hint, output=lambda case, v=variant: grad_cam_variant(case, v)) for variant, hint in GRAD_CAM_HINTS.items()],
+    Mistake("no normalisation in grad_cam: return ReLU(sum_k alpha_k A_k) as it is (upsample_and_normalise scales it "
+            "later).", test=lambda case, found: np.allclose(np.max(found, axis=(1, 2)), 1.0)),
+    Mistake("layer_name is ignored: the map has the size of the LAST feature map; use the output of the layer "
+            "named layer_name.", test=lambda case, found: np.shape(found) == _last_feature_map_shape(case)
+            and case["layer"] != f"conv{len(case['base']['stages']) + 1}_block{case['base']['stages'][-1][1]}_out"),
+    Mistake("return one map per image, shape (N, H, W) (keep the batch axis).",
+            test=lambda case, found: np.ndim(found) != 3),
+]
+NESTED = ("layer_name is inside the base, a model nested as ONE layer of the transfer model: search model.layers "
+          "for a keras.Model that holds it and build the feature model from THAT model's input "
+          "(keras.Model(base.input, [base.get_layer(layer_name).output, base.output])), then apply the head.")
+GRAD_CAM_CRASHES = (
+    CrashHint(("No such layer",), NESTED, ValueError),
+    CrashHint(("is not connected to",), "Graph disconnected: " + NESTED, ValueError),
+    CrashHint(("has never been called",), "a layer of a nested model has no output in the outer graph: " + NESTED),
+    CrashHint(("has no attribute 'get_layer'",), "layer_name may also be one of the model's OWN layers (no nested "
+              "base): look for it in model.layers first."),
+    CrashHint(("StopIteration",), "layer_name may also be one of the model's OWN layers (no nested base): look for "
+              "it in model.layers first.", (StopIteration, RuntimeError)),
+    CrashHint(("list index out of range",), "layer_name may also be one of the model's OWN layers (no nested "
+              "base): look for it in model.layers first.", IndexError),
+)
+
+GRAD_CAM = Exercise(
+    name="grad_cam", cases=GRAD_CAM_CASES, run=run_grad_cam, describe=describe_grad_cam, mistakes=GRAD_CAM_MISTAKES,
+    hint="with a GradientTape: A = output of layer_name, score = logit of class_index (pooled features @ kernel + "
+         "bias of 'predictions'); alpha = mean over (1, 2) of d score / d A; map = ReLU(sum_k alpha_k A_k).",
+    crashes=GRAD_CAM_CRASHES, requires=engine.callable_answer("grad_cam"), atol=1e-5, rtol=1e-3)
+
+
+# ============================================================================ exercises 6 and 7: localisation
+AMBIGUOUS = CrashHint(("truth value of an array",), "combine element-wise conditions with | (or np.isin(mask, (1, 2))): "
+                                                    "`mask == 1 or mask == 2` asks Python for ONE truth value.")
+
+
+def _mask_case(name, size, animals, peak, tolerance=None, boundary=2) -> Case:
+    return Case(name, {"size": size, "animals": animals, "peak": peak, "tolerance": tolerance, "boundary": boundary})
+
+
+def case_mask(case: Case) -> np.ndarray:
+    """0 background, the animals' labels (1 cat, 2 dog) in their rectangles, a 255 ring around each."""
+    mask = np.zeros(case["size"], dtype=np.uint8)
+    b = case["boundary"]
+    for r0, r1, c0, c1, label in case["animals"]:
+        ring = mask[max(r0 - b, 0):r1 + b, max(c0 - b, 0):c1 + b]
+        ring[ring == 0] = BOUNDARY
+    for r0, r1, c0, c1, label in case["animals"]:
+        mask[r0:r1, c0:c1] = label
+    return mask
+
+
+def peak_map(case: Case) -> np.ndarray:
+    """A smooth map whose one maximum is at ``peak`` (row, column)."""
+    rows, cols = np.indices(case["size"])
+    r, c = case["peak"]
+    return np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 50.0).astype(np.float32)
+
+
+def describe_pointing(case: Case) -> str:
+    h, w = case["size"]
+    animals = "; ".join(f"label {label} at rows {r0}-{r1 - 1}, cols {c0}-{c1 - 1}"
+                        for r0, r1, c0, c1, label in case["animals"])
+    tolerance = "" if case["tolerance"] is None else f", tolerance={case['tolerance']}"
+    return (f"pointing_game_hit(map {h}x{w} peaking at row {case['peak'][0]}, col {case['peak'][1]}; mask: "
+            f"{animals}, 255 ring of {case['boundary']} around{tolerance})")
+
+
+def run_pointing(pointing_game_hit, case: Case):
+    cam, mask = peak_map(case), case_mask(case)
+    found = (pointing_game_hit(cam, mask) if case["tolerance"] is None
+             else pointing_game_hit(cam, mask, tolerance=case["tolerance"]))
+    if isinstance(found, (bool, np.bool_)) or (hasattr(found, "shape") and np.shape(found) == ()
+                                                and np.asarray(found).dtype == np.bool_):  # a 0-d array or tensor
+        return bool(found)
+    fail(f"{describe_pointing(case)} should return True or False", expected="a bool", found=short(found),
+         hint="return whether the peak is within tolerance of an animal pixel: a comparison gives a bool.")
+
+
+def pointing_variant(case: Case, variant: str = "correct") -> bool:
+    cam, mask = peak_map(case), case_mask(case)
+    tolerance = 15 if case["tolerance"] is None or variant == "fixed_tolerance" else case["tolerance"]
+    index = int(np.argmax(cam))
+    row, col = divmod(index, cam.shape[0]) if variant == "unravel" else divmod(index, cam.shape[1])
+    if variant == "swapped":
+        row, col = col, row
+    animal = {"boundary": mask != 0, "label_1": mask == 1}.get(variant, np.isin(mask, ANIMAL))
+    rows, cols = np.nonzero(animal)
+    if rows.size == 0:
+        return False
+    if variant == "exact":
+        return bool(animal[row, col]) if row < mask.shape[0] and col < mask.shape[1] else False
+    if variant == "centroid":
+        return bool(np.hypot(rows.mean() - row, cols.mean() - col) <= tolerance)
+    dr, dc = np.abs(rows - row), np.abs(cols - col)
+    distance = {"chebyshev": np.maximum(dr, dc), "manhattan": dr + dc,
+                "squared": dr ** 2 + dc ** 2}.get(variant, np.hypot(dr, dc))
+    return bool(distance.min() < tolerance) if variant == "strict" else bool(distance.min() <= tolerance)
+
+
+# 40x60 masks; the animal's rectangle and the peak are placed so each mistake answers wrongly somewhere.
+CAT = (10, 20, 30, 50, 1)
+DOG = (10, 20, 30, 50, 2)
+POINTING_CASES = {
+    "visible": [
+        _mask_case("peak_on_a_dog", (40, 60), [DOG], (18, 48)),
+        _mask_case("swapped_peak_would_hit", (40, 60), [CAT], (35, 12)),
+        _mask_case("peak_near_the_ring_only", (40, 60), [CAT], (3, 40), tolerance=6),
+        _mask_case("animal_20_px_away", (40, 60), [DOG], (39, 40), tolerance=20),
+        _mask_case("peak_3_px_away", (40, 60), [CAT], (22, 40)),
+        _mask_case("diagonal_12_12_away", (40, 60), [CAT], (31, 18)),
+        _mask_case("diagonal_8_8_away", (40, 60), [DOG], (27, 22)),
+        _mask_case("exactly_15_px_away", (40, 60), [CAT], (31, 21)),
+        _mask_case("5_px_away_tolerance_8", (40, 60), [CAT], (25, 40), tolerance=8),
+        _mask_case("peak_on_a_big_cat_far_from_its_centre", (40, 60), [(2, 38, 2, 58, 1)], (4, 5), tolerance=4),
+    ],
+    "hidden": [
+        _mask_case("hidden_hit_on_cat", (32, 48), [(5, 15, 20, 30, 1)], (10, 25)),
+        _mask_case("hidden_miss", (32, 48), [(5, 15, 20, 30, 2)], (30, 2)),
+        _mask_case("hidden_ring_only", (32, 48), [(10, 20, 10, 20, 1)], (25, 15), tolerance=4),
+        _mask_case("hidden_two_animals", (48, 32), [(2, 8, 2, 8, 1), (30, 40, 20, 30, 2)], (44, 10), tolerance=11),
+        _mask_case("hidden_exactly_5_px_away", (48, 32), [(20, 30, 10, 20, 2)], (32, 23), tolerance=5),
+    ],
+}
+
+
+POINTING_HINTS = {
+    "swapped": "row/column swapped: np.unravel_index(np.argmax(cam), cam.shape) gives (row, column), in that order; "
+               "compare rows with rows.",
+    "boundary": "the 255 boundary counted as animal: only mask values 1 and 2 are animal pixels (np.isin(mask, (1, 2))).",
+    "fixed_tolerance": "tolerance ignored (you always used 15): use the tolerance argument.",
+    "exact": "tolerance ignored: the peak may miss the animal by up to `tolerance` pixels (distance to the nearest "
+             "animal pixel).",
+    "chebyshev": "the distance is Euclidean: sqrt(drow^2 + dcol^2) <= tolerance, not a square window "
+                 "(max(|drow|, |dcol|)).",
+    "manhattan": "the distance is Euclidean: sqrt(drow^2 + dcol^2), not |drow| + |dcol|.",
+    "strict": "a pixel exactly `tolerance` away counts: use <=, not <.",
+    "squared": "you compared the SQUARED distance with the tolerance: take the square root (np.hypot), or compare "
+               "with tolerance ** 2.",
+    "label_1": "only cats (1) counted: dogs (2) are animals too, np.isin(mask, (1, 2)).",
+    "unravel": "the flat index of the peak was split with the wrong width: use np.unravel_index(index, cam.shape) "
+               "(row = index // width).",
+    "centroid": "distance to the animal's centre: the pointing game measures the distance to the NEAREST animal pixel.",
+}
+POINTING_MISTAKES = [Mistake(hint, output=lambda case, v=variant: pointing_variant(case, v))
+                     for variant, hint in POINTING_HINTS.items()]
+
+POINTING_GAME_HIT = Exercise(
+    name="pointing_game_hit", cases=POINTING_CASES, run=run_pointing, describe=describe_pointing,
+    mistakes=POINTING_MISTAKES, crashes=(AMBIGUOUS,), requires=engine.callable_answer("pointing_game_hit"),
+    hint="row, col = np.unravel_index(np.argmax(cam), cam.shape); hit when the smallest Euclidean distance from "
+         "(row, col) to a pixel with mask 1 or 2 is <= tolerance.")
+
+
+def _mass_case(name, seed, size, animals, boundary=2, offset=0.1) -> Case:
+    return Case(name, {"seed": seed, "size": size, "animals": animals, "boundary": boundary, "offset": offset})
+
+
+MASS_CASES = {
+    "visible": [_mass_case("cat_and_dog_30x40", 81, (30, 40), [(3, 12, 4, 15, 1), (15, 27, 20, 36, 2)]),
+                _mass_case("one_dog_24x24", 82, (24, 24), [(6, 18, 5, 14, 2)], offset=0.5)],
+    "hidden": [_mass_case("one_cat_40x30", 91, (40, 30), [(10, 30, 8, 22, 1)], boundary=3),
+               _mass_case("two_dogs_32x32", 92, (32, 32), [(2, 10, 2, 10, 2), (20, 30, 18, 28, 2)], offset=0.0),
+               _mass_case("cat_and_dog_18x50", 93, (18, 50), [(4, 14, 3, 20, 2), (2, 16, 30, 45, 1)], offset=1.0)],
+}
+
+
+def mass_inputs(case: Case):
+    """(a non-negative map: smooth bumps plus an offset, the case's mask)."""
+    rng = np.random.default_rng(case["seed"])
+    rows, cols = np.indices(case["size"])
+    cam = np.full(case["size"], case["offset"])
+    for _ in range(3):
+        r, c = rng.uniform(0, case["size"][0]), rng.uniform(0, case["size"][1])
+        cam += rng.uniform(0.5, 2) * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / rng.uniform(10, 60))
+    return cam.astype(np.float32), case_mask(case)
+
+
+def describe_mass(case: Case) -> str:
+    h, w = case["size"]
+    labels = sorted({animal[-1] for animal in case["animals"]})
+    return (f"mass_inside(a non-negative map {h}x{w}, mask with labels {labels} and a 255 ring of "
+            f"{case['boundary']} around each animal)")
+
+
+def run_mass(mass_inside, case: Case) -> float:
+    cam, mask = mass_inputs(case)
+    found = mass_inside(cam.copy(), mask.copy())
+    if isinstance(found, bool) or not (isinstance(found, numbers.Real) or np.shape(found) == ()):
+        fail(f"{describe_mass(case)} should return a number", expected="a float between 0 and 1",
+             found=short(found), hint="return the share: mass on the animal / total mass.")
+    return float(found)
+
+
+def mass_variant(case: Case, variant: str = "correct") -> float | None:
+    cam, mask = mass_inputs(case)
+    cam = _min_max(cam) if variant == "normalised_first" else cam.astype(np.float64)
+    animal = {"boundary": mask != 0, "label_1": mask == 1}.get(variant, np.isin(mask, ANIMAL))
+    inside = cam[animal].sum()
+    if variant == "area":
+        return float(animal.mean())
+    if variant == "mean_inside":
+        return float(cam[animal].mean())
+    if variant == "mask_weighted":
+        return float((cam * mask).sum() / cam.sum())
+    total = {"ratio": cam[~animal].sum(), "without_boundary": cam[mask != BOUNDARY].sum()}.get(variant, cam.sum())
+    share = inside / total
+    return float({"percent": 100 * share, "outside": 1 - share}.get(variant, share))
+
+
+MASS_HINTS = {
+    "boundary": "the 255 boundary counted as animal: only mask values 1 and 2 are animal pixels.",
+    "label_1": "only cats (1) counted: dogs (2) are animals too, np.isin(mask, (1, 2)).",
+    "area": "that is the share of PIXELS on the animal; weigh each pixel by the map: cam[animal].sum() / cam.sum().",
+    "mean_inside": "you averaged the map over the animal; the share of mass is cam[animal].sum() / cam.sum().",
+    "mask_weighted": "you multiplied the map by the mask's values (2 for dogs, 255 on the boundary): use the "
+                     "boolean animal mask to select pixels.",
+    "ratio": "you divided by the mass OUTSIDE the animal; divide by the total mass over all pixels.",
+    "without_boundary": "the total mass is over ALL pixels, the 255 boundary included.",
+    "percent": "return a share between 0 and 1, not a percentage.",
+    "outside": "that is the share OUTSIDE the animal: return the mass on animal pixels / total mass.",
+    "normalised_first": "do not normalise the map first: the share is computed on the map as it is given.",
+}
+MASS_MISTAKES = [Mistake(hint, output=lambda case, v=variant: mass_variant(case, v))
+                 for variant, hint in MASS_HINTS.items()]
+
+MASS_INSIDE = Exercise(
+    name="mass_inside", cases=MASS_CASES, run=run_mass, describe=describe_mass, mistakes=MASS_MISTAKES,
+    crashes=(AMBIGUOUS,), requires=engine.callable_answer("mass_inside"), atol=1e-5, rtol=1e-5,
+    hint="animal = np.isin(mask, (1, 2)); return cam[animal].sum() / cam.sum().")
+
+
+# ============================================================================ the assignment
+CHECKS = engine.Assignment(ASSIGNMENT, [BUILD_TRANSFER_MODEL, UNFREEZE_TOP, CLASS_ACTIVATION_MAP,
+                                        UPSAMPLE_AND_NORMALISE, GRAD_CAM, POINTING_GAME_HIT, MASS_INSIDE])
+build_references = CHECKS.build_references
+check_build_transfer_model = CHECKS.checker("build_transfer_model")
+check_unfreeze_top = CHECKS.checker("unfreeze_top")
+check_class_activation_map = CHECKS.checker("class_activation_map")
+check_upsample_and_normalise = CHECKS.checker("upsample_and_normalise")
+check_grad_cam = CHECKS.checker("grad_cam")
+check_pointing_game_hit = CHECKS.checker("pointing_game_hit")
+check_mass_inside = CHECKS.checker("mass_inside")
+
+__all__ = ["CHECKS", "build_references", "check_build_transfer_model", "check_unfreeze_top",
+           "check_class_activation_map", "check_upsample_and_normalise", "check_grad_cam",
+           "check_pointing_game_hit", "check_mass_inside", "tiny_base", "set_model_weights", "case_images",
+           "grad_cam_models", "grad_cam_variant", "cam_variant", "upsample_variant", "unfreeze_variant",
+           "pointing_variant", "mass_variant", "bilinear"]
