@@ -18,7 +18,7 @@ def test_resnet18_has_11_million_parameters_and_a_7x7_map_at_224_pixels(model):
     import keras
 
     assert 11.1e6 < model.count_params() < 11.3e6
-    features = keras.Model(model.inputs, model.get_layer(backbones.FEATURE_LAYER).output)
+    features = keras.Model(model.input, model.get_layer(backbones.FEATURE_LAYER).output)
     assert features(np.zeros((1, 224, 224, 3), np.float32)).shape == (1, 7, 7, 512)
     assert features(np.zeros((1, 128, 128, 3), np.float32)).shape == (1, 4, 4, 512)
     assert model.get_layer(backbones.DENSE_LAYER).units == 10

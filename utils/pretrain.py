@@ -70,11 +70,11 @@ def load_split(split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.round(x), 0, 255).astype(np.uint8), y.astype(np.int32)
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, size: int, recipe: dict, seed: int):
+def training_dataset(x: np.ndarray, y: np.ndarray, size: int, recipe: dict, seed: int,
+                     classes: int = len(IMAGENETTE_CLASSES)):
     """Shuffled batches of random resized crops of ``x`` at ``size`` pixels, flipped at random."""
     import tensorflow as tf
 
-    classes = int(y.max()) + 1
     low, high = recipe["crop_area"]
     ratio_low, ratio_high = np.log(recipe["crop_ratio"][0]), np.log(recipe["crop_ratio"][1])
 
@@ -98,10 +98,10 @@ def training_dataset(x: np.ndarray, y: np.ndarray, size: int, recipe: dict, seed
             .prefetch(2))
 
 
-def evaluation_dataset(x: np.ndarray, y: np.ndarray, size: int, batch_size: int = 100):
+def evaluation_dataset(x: np.ndarray, y: np.ndarray, size: int, batch_size: int = 100,
+                       classes: int = len(IMAGENETTE_CLASSES)):
     import tensorflow as tf
 
-    classes = 10
 
     def resize(images, labels):
         images = tf.cast(images, tf.float32)

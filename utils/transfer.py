@@ -351,7 +351,8 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     model = cam.build_transfer_model(base, len(FLOWER_CLASSES))
     result = {
         "backbone": str(backbone), "kind": backbone.kind, "fast_mode": fast, "seed": seed, "image_size": size,
-        "data": f"{train_per_class} photos per class" if train_per_class else "all training photos",
+        "data": (f"{train_per_class} photos per class" if train_per_class else "all training photos")
+        + (f" (fast mode: {run['train_per_class']} per class)" if fast else ""),
         "train_per_class": run["train_per_class"], "photos": {k: len(v[0]) for k, v in split.parts().items()},
         "settings": {"head_epochs": run["head_epochs"], "fine_tune_epochs": run["fine_tune_epochs"],
                      "n_blocks": n_blocks, "head_learning_rate": head_learning_rate,
