@@ -15,6 +15,7 @@ and 8 dogs, with masks 0 background, 1 cat, 2 dog, 255 boundary), each stretched
   spread evenly over the photo would score exactly that share);
 * the same for Grad-CAM at the same layer, and a baseline that always points at the centre.
 
+The measuring is :func:`course_utils.transfer.localise_pets` (the notebook calls it too).
 Printed: one line per photo and the totals; written to ``benchmarks/results/cam-<date>.json``
 (fast mode: under ``COURSE_CACHE_DIR/benchmarks/``).
 
@@ -31,8 +32,6 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-import numpy as np  # noqa: E402
 
 SIZE = 224        # course_utils.transfer.CAM_SIZE
 TOLERANCE = 15    # pixels of the photo

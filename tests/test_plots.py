@@ -489,9 +489,10 @@ def test_cam_gallery_one_panel_per_photo_with_titles_and_colours(render):
 
 
 def test_transfer_curves_one_panel_per_data_setting(render):
-    histories = {"all training photos": {"transfer": [0.80, 0.86, 0.90, 0.91], "from scratch": [0.40, 0.50, 0.55, 0.60]},
+    scratch_history = SimpleNamespace(history={"val_accuracy": [0.3, 0.35, 0.3, 0.4]})  # a Keras History
+    histories = {"all training photos": {"transfer": [0.80, 0.86, 0.90, 0.91], "from scratch": [0.4, 0.5, 0.55, 0.6]},
                  "50 photos per class": {"transfer": {"val_accuracy": [0.7, 0.8, 0.82, 0.84]},
-                                         "from scratch": SimpleNamespace(history={"val_accuracy": [0.3, 0.35, 0.3, 0.4]})}}
+                                         "from scratch": scratch_history}}
     fig = plots.transfer_curves(histories, fine_tune_from=2)
     assert [ax.get_title() for ax in fig.axes] == list(histories)
     assert "transfer vs from scratch" in fig._suptitle.get_text()

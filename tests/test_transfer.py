@@ -137,7 +137,7 @@ def test_fine_tune_leaves_every_batchnorm_frozen_and_recompiles():
     base = transfer.feature_extractor(tiny_model())
     model = cam.build_transfer_model(base, 5)
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(tiny_batches(), epochs=1, verbose=0)
+    model.fit(tiny_batches(), epochs=1, verbose=0, shuffle=False)
     frozen_head = len(model.trainable_weights)
     before = model.optimizer
     lower = base.get_layer("conv2_block1_1_conv").kernel.numpy()
@@ -152,7 +152,7 @@ def test_fine_tune_leaves_every_batchnorm_frozen_and_recompiles():
     assert batchnorms(base) and not any(layer.trainable for layer in batchnorms(base))
     assert base.get_layer("conv5_block1_1_conv").trainable and not base.get_layer("conv4_block1_1_conv").trainable
     assert len(model.trainable_weights) > frozen_head
-    model.fit(tiny_batches(), epochs=1, verbose=0)
+    model.fit(tiny_batches(), epochs=1, verbose=0, shuffle=False)
     assert not np.allclose(base.get_layer("conv5_block1_0_conv").kernel.numpy(), top)  # the top block learns
     np.testing.assert_array_equal(base.get_layer("conv2_block1_1_conv").kernel.numpy(), lower)
     np.testing.assert_array_equal(base.get_layer("conv5_block1_1_bn").moving_mean.numpy(), moving)

@@ -205,7 +205,10 @@ def imagenet_resnet50(weights="imagenet", classes: int = 1000):
 
     inputs = keras.Input((None, None, 3), name="images")
     x = keras.layers.Lambda(keras.applications.resnet50.preprocess_input, name="preprocess")(inputs)
-    return _imagenet(x, weights, classes)
+    resnet = _imagenet(x, weights, classes)
+    # the same flat graph, with one input tensor rather than keras.applications' list of one
+    # (calling a model built on a list with a tensor makes Keras warn about the input structure)
+    return keras.Model(inputs, resnet.output, name=resnet.name)
 
 
 def _imagenet_backbone():

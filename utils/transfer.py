@@ -559,7 +559,7 @@ def localisation_summary(rows: list[dict]) -> dict:
 
 
 def gallery_items(pets: list[dict], rows: list[dict], maps: list, which: str = "misses") -> list[dict]:
-    """Panels for ``plots.cam_gallery`` from :func:`localise_pets`: ``"misses"`` of the pointing game, ``"hits"`` or ``"all"``.
+    """``plots.cam_gallery`` panels from :func:`localise_pets`: the pointing game's ``"misses"``, ``"hits"``, ``"all"``.
 
     Each title says the photo, its class, the prediction and hit or miss (green or red).
     """
