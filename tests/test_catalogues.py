@@ -121,7 +121,10 @@ def test_catalogue_counts_are_reported(report_line):
 # The course's own implementations, reused by later notebooks, and the exercise each one answers.
 IMPLEMENTATIONS = [("02_identity_block", "identity_block", "course_utils.blocks", "identity_block"),
                    ("03_convolutional_block", "convolutional_block", "course_utils.blocks", "convolutional_block"),
-                   ("04_resnet50", "ResNet50", "course_utils.models", "resnet50")]
+                   ("04_resnet50", "ResNet50", "course_utils.models", "resnet50"),
+                   *[("06_transfer_cam", name, "course_utils.cam", name)
+                     for name in ("build_transfer_model", "unfreeze_top", "class_activation_map",
+                                  "upsample_and_normalise", "grad_cam", "pointing_game_hit", "mass_inside")]]
 
 
 @pytest.mark.parametrize("assignment, exercise, module, name", IMPLEMENTATIONS,

@@ -45,11 +45,12 @@ def build_transfer_model(base, num_classes):
 
 
 def unfreeze_top(base, n_blocks):
-    """Make ``base`` trainable again, except all but its last ``n_blocks`` residual blocks.
+    """Unfreeze the last ``n_blocks`` residual blocks of ``base`` for fine-tuning; freeze the rest.
 
-    Blocks are the layers named ``conv{stage}_block{n}_...`` (as in keras.applications),
-    in the order they appear in ``base.layers``. Every other layer is frozen, and so is
-    every BatchNormalization layer, also inside the unfrozen blocks. Returns None.
+    ``base.trainable`` becomes True. Blocks are the layers named ``conv{stage}_block{n}_...``
+    (as in keras.applications), in the order they appear in ``base.layers``. Every layer
+    outside the last ``n_blocks`` blocks is frozen, and so is every BatchNormalization
+    layer, also inside the unfrozen blocks. Returns None.
     """
     import re
 

@@ -188,9 +188,11 @@ def fine_tune(model, base, n_blocks: int = FINE_TUNE_BLOCKS, learning_rate=FINE_
 
     ``base`` is the feature extractor inside the transfer ``model``
     (``course_utils.cam.build_transfer_model``). :func:`course_utils.cam.unfreeze_top` makes
-    those blocks trainable and keeps every BatchNormalization layer frozen; the transfer model
-    calls the base with ``training=False``, so BatchNorm also keeps normalising with the
-    statistics of the source photos instead of those of small batches of flowers.
+    those blocks trainable and keeps every BatchNormalization layer frozen, which is what keeps
+    BatchNorm normalising with the statistics of the source photos instead of those of small
+    batches of flowers: in Keras 3 the ``training=True`` of ``fit()`` passes through the
+    ``training=False`` recorded where the transfer model calls the base (keras-team/keras#20285),
+    and a non-trainable BatchNormalization runs in inference mode whatever the flag.
 
     Why recompile: in Keras, ``compile()`` fixes what training does. The training step that
     ``fit()`` traces (and caches) works on the list of trainable weights of that moment, and the

@@ -20,6 +20,7 @@ ASSIGNMENTS = {
     "03_convolutional_block": "convolutional_block",
     "04_resnet50": "resnet50",
     "05_resnet34": "resnet34",
+    "06_transfer_cam": "cam",
 }
 
 
