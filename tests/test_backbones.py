@@ -27,8 +27,25 @@ def test_resnet18_has_11_million_parameters_and_a_7x7_map_at_224_pixels(model):
 
 def test_progressive_sizes_follow_the_recipe():
     sizes = pretrain.RECIPE["sizes"]
-    assert [pretrain.size_at(e, sizes) for e in (0, 5, 6, 12, 13, pretrain.RECIPE["epochs"] - 1)] == [
-        96, 96, 112, 112, 128, 128]
+    firsts = [start for start, _ in sizes]
+    assert firsts[0] == 0 and firsts == sorted(firsts)
+    for (start, size), (next_start, _) in zip(sizes, sizes[1:] + [[pretrain.RECIPE["epochs"], None]]):
+        assert [pretrain.size_at(e, sizes) for e in range(start, next_start)] == [size] * (next_start - start)
+    assert pretrain.size_at(pretrain.RECIPE["epochs"] - 1, sizes) <= pretrain.RECIPE["eval_size"]
+
+
+def test_the_monitored_val_photos_are_fixed_and_stratified():
+    y = np.repeat(np.arange(10), 7)[np.random.default_rng(0).permutation(70)]
+    chosen = pretrain.monitor_subset(y, 30)
+    assert np.bincount(y[chosen], minlength=10).tolist() == [3] * 10
+    assert chosen.tolist() == pretrain.monitor_subset(y, 30).tolist()
+
+
+def test_photos_reach_the_backbone_with_values_0_to_255():
+    """The loaders give [0, 1]; the backbone normalises 0-255 inside (a [0, 1] photo would look black)."""
+    x, y = pretrain.load_split("val", 20)
+    assert x.dtype == np.uint8 and x.shape == (20, 128, 128, 3) and sorted(set(y)) == list(range(10))
+    assert x.max() > 200 and 60 < x.mean() < 190
 
 
 def test_training_batches_are_random_resized_crops_of_the_requested_size():
@@ -74,6 +91,7 @@ def test_the_manifest_records_recipe_data_accuracy_time_and_versions(pretrained)
     stored = json.loads(backbones.manifest_path(folder / backbones.WEIGHTS_FILE).read_text())
     assert stored == manifest
     for key in ("architecture", "input_size", "recipe", "data_sha256", "val_accuracy", "val_accuracy_by_size",
+                "val_accuracy_with_flips",
                 "minutes", "versions", "weights_sha256", "classes"):
         assert key in manifest, key
     assert set(manifest["versions"]) >= {"tensorflow", "keras"}
