@@ -38,36 +38,16 @@ TOLERANCE = 15    # pixels of the photo
 FAST = {"limit": 16, "test_limit": 8, "head_epochs": 1, "fine_tune_epochs": 1, "batch_size": 8}
 
 
-def cats_vs_dogs(size: int, batch_size: int, limit: int | None, test_limit: int | None, seed: int):
-    """(train, validation, test) datasets of cats vs dogs, images 0-255 at ``size``, train augmented."""
-    from course_utils import data, transfer
-
-    common = dict(image_size=(size, size), batch_size=batch_size, limit=limit, validation_fraction=0.1, seed=seed)
-    train = data.cats_vs_dogs_dataset("train", subset="training", **common, **transfer.pipeline_options(True, seed))
-    val = data.cats_vs_dogs_dataset("train", subset="validation", shuffle=False, **common,
-                                    **transfer.pipeline_options(False))
-    test = data.cats_vs_dogs_dataset("test", image_size=(size, size), batch_size=batch_size, shuffle=False,
-                                     limit=test_limit, **transfer.pipeline_options(False))
-    return train, val, test
-
-
 def report(rows: list[dict], summary: dict, feature_size, tolerance: int = TOLERANCE) -> None:
+    from course_utils import transfer
+
     print(f"\nphoto                        true  predicted  p(true)  CAM hit  CAM mass  mask share  "
           f"Grad-CAM hit  Grad-CAM mass")
     for r in rows:
         print(f"{r['name']:<28} {r['label']:<5} {r['predicted']:<9} {r['probability_true']:>8.2f}  "
               f"{'yes' if r['cam_hit'] else 'NO':>7}  {r['cam_mass_inside']:>8.2f}  {r['mask_share']:>10.2f}  "
               f"{'yes' if r['grad_cam_hit'] else 'NO':>12}  {r['grad_cam_mass_inside']:>13.2f}")
-    n = summary["photos"]
-    print(f"\nfinal feature map {feature_size[0]}x{feature_size[1]}; {summary['correct']}/{n} photos classified right")
-    print(f"pointing game (max within {tolerance} px of the animal): CAM {summary['cam_hits']}/{n} "
-          f"({summary['cam_hits'] / n:.0%}), Grad-CAM {summary['grad_cam_hits']}/{n} "
-          f"({summary['grad_cam_hits'] / n:.0%}; {summary['grad_cam_empty']} maps all zero after the ReLU), "
-          f"always the centre {summary['centre_hits']}/{n} "
-          f"({summary['centre_hits'] / n:.0%})")
-    print(f"map's mass on the animal: CAM {summary['cam_mass_inside']:.1%}, Grad-CAM "
-          f"{summary['grad_cam_mass_inside']:.1%}, vs the animal's share of the photo {summary['mask_share']:.1%} "
-          f"(CAM above it on {summary['cam_mass_above_share']}/{n} photos)")
+    print("\n" + transfer.describe_localisation(summary, feature_size, tolerance))
 
 
 def main(argv=None) -> dict:
@@ -103,7 +83,8 @@ def main(argv=None) -> dict:
     backbone = backbones.load_backbone()
     print(f"{backbone}\n{settings.describe()}", flush=True)
     keras.utils.set_random_seed(args.seed)
-    train, val, test = cats_vs_dogs(args.size, run["batch_size"], run["limit"], run["test_limit"], args.seed)
+    ds = transfer.cats_vs_dogs_datasets(args.size, run["batch_size"], run["limit"], run["test_limit"], args.seed)
+    train, val, test = ds["train"], ds["validation"], ds["test"]
     base = transfer.feature_extractor(backbone)
     model = cam.build_transfer_model(base, 2)
     head = transfer.train_head(model, train, val, test, run["head_epochs"])

@@ -108,6 +108,29 @@ def test_the_course_backbone_is_found_at_the_path_setting_and_says_what_it_is(pr
     assert backbone.model.predict(np.zeros((1, 96, 96, 3), np.float32), verbose=0).shape == (1, 10)
 
 
+def test_offline_auto_says_why_it_falls_back_and_tries_imagenet_once(pretrained, monkeypatch):
+    folder, _, _ = pretrained
+    tries = []
+
+    def offline():
+        tries.append(1)
+        raise Exception("URL fetch failure on https://storage.googleapis.com/x.h5: None -- [Errno -3] "
+                        "Temporary failure in name resolution")
+
+    monkeypatch.setattr(backbones, "_imagenet_backbone", offline)
+    monkeypatch.setattr(backbones, "_IMAGENET_UNAVAILABLE", [])
+    monkeypatch.setenv(backbones.BACKBONE_PATH_ENV, str(folder / backbones.WEIGHTS_FILE))
+    monkeypatch.setenv(backbones.BACKBONE_ENV, "auto")
+    first, second = backbones.load_backbone(), backbones.load_backbone()
+    assert first.kind == second.kind == "imagenette" and len(tries) == 1
+    for backbone in (first, second):
+        assert "no ImageNet weights: URL fetch failure" in str(backbone) and "using the course's backbone" in str(
+            backbone)
+    monkeypatch.setenv(backbones.BACKBONE_ENV, "imagenet")
+    with pytest.raises(RuntimeError, match="ImageNet weights are not available .*name resolution.*imagenette"):
+        backbones.load_backbone()
+
+
 def test_an_unknown_backbone_setting_is_refused(monkeypatch):
     monkeypatch.setenv(backbones.BACKBONE_ENV, "vgg")
     with pytest.raises(ValueError, match="auto, imagenet, imagenette"):

@@ -434,3 +434,28 @@ def test_pets_cam_skips_photo_without_mask(tmp_path):
     with pytest.warns(UserWarning, match=r"Skipped 1 of 2 .*Bengal_1.png \(no mask"):
         pets = data.load_pets_cam(data_dir=tmp_path)
     assert [(p["name"], p["label"]) for p in pets] == [("beagle_2", "dog")]
+
+
+def test_pets_cam_names_both_files_when_a_mask_has_another_size(tmp_path):
+    images, masks = tmp_path / "pets_cam" / "images", tmp_path / "pets_cam" / "masks"
+    make_jpeg(images / "beagle_3.jpg", size=(6, 8))
+    masks.mkdir(parents=True)
+    Image.fromarray(np.zeros((5, 8), np.uint8), "L").save(masks / "beagle_3.png")
+    with pytest.warns(UserWarning, match=r"its mask beagle_3.png is 5x8 but the photo beagle_3.jpg is 6x8"):
+        assert data.load_pets_cam(data_dir=tmp_path) == []
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "L", "P", "LA"])
+def test_pets_cam_photos_of_any_mode_and_size_become_rgb(tmp_path, mode):
+    images, masks = tmp_path / "pets_cam" / "images", tmp_path / "pets_cam" / "masks"
+    images.mkdir(parents=True)
+    masks.mkdir(parents=True)
+    pixels = np.random.default_rng(0).integers(0, 255, (7, 5, 3), dtype=np.uint8)
+    Image.fromarray(pixels, "RGB").convert(mode).save(images / "Persian_4.png")
+    mask = np.full((7, 5), 255, np.uint8)
+    mask[2:5, 1:4] = 1
+    Image.fromarray(mask, "L").save(masks / "Persian_4.png")
+    (pet,) = data.load_pets_cam(data_dir=tmp_path)
+    assert pet["image"].shape == (7, 5, 3) and pet["image"].dtype == np.float32
+    assert 0 <= pet["image"].min() and pet["image"].max() <= 1
+    assert pet["label"] == "cat" and sorted(np.unique(pet["mask"])) == [1, 255]

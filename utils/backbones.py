@@ -171,6 +171,11 @@ class Backbone:
         return "conv5_block3_out" if self.kind == "imagenet" else FEATURE_LAYER
 
     @property
+    def earlier_layer(self) -> str:
+        """The output of the last block of stage 4 (stride 16: 14x14 for a 224x224 photo), for Grad-CAM."""
+        return "conv4_block6_out" if self.kind == "imagenet" else "conv4_block2_out"
+
+    @property
     def dense_layer(self) -> str:
         return DENSE_LAYER
 
@@ -239,18 +244,29 @@ def _imagenette_backbone(path: Path):
                     f"not ImageNet: predictions name only those 10 classes", manifest)
 
 
+_IMAGENET_UNAVAILABLE: list[str] = []  # why the ImageNet weights could not be had, once per process
+
+
+def _first_line(error: Exception, limit: int = 120) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def load_backbone(kind: str | None = None) -> Backbone:
     """The backbone chosen by ``kind`` (default: the ``COURSE_BACKBONE`` setting), saying which it is."""
     kind = kind or choice()
     errors = []
-    if kind in ("auto", "imagenet"):
+    if kind in ("auto", "imagenet") and not (kind == "auto" and _IMAGENET_UNAVAILABLE):
         try:
             return _imagenet_backbone()
-        except Exception as error:  # offline and not cached: urlopen or HTTP errors
+        except Exception as error:  # offline and not cached: Keras' get_file wraps urlopen and HTTP errors
+            reason = _first_line(error)
             if kind == "imagenet":
-                raise RuntimeError(f"ImageNet weights are not available ({type(error).__name__}: {error}); "
+                raise RuntimeError(f"ImageNet weights are not available ({reason}); "
                                    f"set {BACKBONE_ENV}=imagenette to use the course's backbone.") from None
-            errors.append(f"no ImageNet weights ({type(error).__name__})")
+            _IMAGENET_UNAVAILABLE.append(reason)  # auto: not tried again in this process
+    if kind == "auto" and _IMAGENET_UNAVAILABLE:
+        errors.append(f"no ImageNet weights: {_IMAGENET_UNAVAILABLE[0]}")
     path = weights_path()
     if path.exists():
         backbone = _imagenette_backbone(path)

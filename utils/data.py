@@ -610,7 +610,8 @@ def load_pets_cam(size: tuple[int, int] | None = None, data_dir=None) -> list[di
             bad.append((error.path, error.reason))
             continue
         if mask.shape != image.shape[:2]:
-            bad.append((path, f"mask size {mask.shape} differs from image size {image.shape[:2]}"))
+            bad.append((path, f"its mask {masks[path.stem].name} is {mask.shape[0]}x{mask.shape[1]} but the photo "
+                              f"{path.name} is {image.shape[0]}x{image.shape[1]}"))
             continue
         samples.append({"name": path.stem, "image": image, "mask": mask, "label": _pet_label(path.stem, mask)})
     _warn_skipped(bad, len(images))

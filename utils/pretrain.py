@@ -185,8 +185,11 @@ class Run:
 
 
 def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path | None = None,
-             results: Path | None = None) -> dict:
-    """Train (or continue training) the backbone; returns the manifest written next to the weights."""
+             results: Path | None = None, verbose: int = 1) -> dict:
+    """Train (or continue training) the backbone; returns the manifest written next to the weights.
+
+    ``verbose``: Keras' progress bar (1, the command line) or one line per epoch (2, in a notebook).
+    """
     import keras
     import tensorflow as tf
 
@@ -211,7 +214,7 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
         size = size_at(epoch, recipe["sizes"])
         start = time.perf_counter()
         train = training_dataset(x_train, y_train, size, recipe, seed=recipe["seed"] + epoch)
-        fit = model.fit(train, epochs=epoch + 1, initial_epoch=epoch, verbose=1, shuffle=False)
+        fit = model.fit(train, epochs=epoch + 1, initial_epoch=epoch, verbose=verbose, shuffle=False)
         train_seconds = time.perf_counter() - start
         val_loss, val_accuracy = model.evaluate(monitor, verbose=0)
         seconds = time.perf_counter() - start
@@ -263,7 +266,7 @@ def stand_in(reasons: list[str]):
     folder = settings.cache_dir() / "backbones" / "stand-in"
     weights = folder / backbones.WEIGHTS_FILE
     if not weights.exists():
-        pretrain(run_dir=folder / "run", fast=True, output=weights)
+        pretrain(run_dir=folder / "run", fast=True, output=weights, verbose=2)
     model = backbones.resnet18(len(IMAGENETTE_CLASSES))
     model.load_weights(weights)
     return Backbone("stand-in", model, tuple(IMAGENETTE_CLASSES), 96,

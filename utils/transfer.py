@@ -7,6 +7,8 @@ ResNet-18 pretrained on Imagenette). The pieces, in the order the notebook uses 
 * :func:`flowers_split`: a stratified train / validation / test split from a seed (70/15/15);
   the test photos never depend on ``train_per_class`` (the small-data setting takes its
   training photos from the same training part);
+* :func:`cats_vs_dogs_datasets`: the cats-vs-dogs photos at 224 px, for the classifier whose maps
+  are measured on the pet photos;
 * :func:`split_datasets` / :func:`image_dataset`: ``tf.data`` pipelines through
   :func:`course_utils.data.make_image_dataset`, images with values 0-255 (the backbones
   normalise inside), random crops and flips for training only
@@ -19,7 +21,9 @@ ResNet-18 pretrained on Imagenette). The pieces, in the order the notebook uses 
 * :func:`fine_tuning_pitfalls`: what goes wrong without the precautions, measured;
 * :func:`localise_pets`: where a cats-vs-dogs model's maps land on the pet photos with masks
   (pointing game, mass inside the mask, an "always the centre" baseline), and
-  :func:`gallery_items` for ``plots.cam_gallery`` (e.g. the misses);
+  :func:`gallery_items` for ``plots.cam_gallery`` (e.g. the misses), :func:`describe_localisation`;
+  :func:`class_maps` (one map per class on one photo) and :func:`backbone_maps` (the backbone's
+  own classes);
   ``benchmarks/cam_localisation.py`` runs it after fine-tuning.
 
 The graded pieces (``build_transfer_model``, ``unfreeze_top``, the maps) are in
@@ -145,6 +149,23 @@ def image_dataset(paths, labels, image_size=(128, 128), batch_size: int = 32, tr
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     return make_image_dataset(paths, labels, size, batch_size, shuffle=training, seed=seed, cache=cache,
                               **pipeline_options(training, seed))
+
+
+def cats_vs_dogs_datasets(size: int = 224, batch_size: int = 32, limit: int | None = 2000,
+                          test_limit: int | None = None, seed: int = 0) -> dict:
+    """``{"train", "validation", "test"}`` cats-vs-dogs datasets, images 0-255 at ``size``, train augmented.
+
+    ``limit`` balanced training photos, 10% of them held out for validation; ``test_limit`` test
+    photos (default: all 1,000). The classifier whose maps :func:`localise_pets` measures.
+    """
+    from . import data
+
+    common = dict(image_size=(size, size), batch_size=batch_size, limit=limit, validation_fraction=0.1, seed=seed)
+    return {"train": data.cats_vs_dogs_dataset("train", subset="training", **common, **pipeline_options(True, seed)),
+            "validation": data.cats_vs_dogs_dataset("train", subset="validation", shuffle=False, **common,
+                                                    **pipeline_options(False)),
+            "test": data.cats_vs_dogs_dataset("test", image_size=(size, size), batch_size=batch_size, shuffle=False,
+                                              limit=test_limit, **pipeline_options(False))}
 
 
 def split_datasets(split: FlowerSplit, image_size=(128, 128), batch_size: int = 32, seed: int = 0) -> dict:
@@ -543,6 +564,57 @@ def localise_pets(model, base, pets: list[dict], feature_layer: str, size: int =
     return rows, maps, list(features.shape[1:3])
 
 
+def photo_batch(photo, size: int = CAM_SIZE) -> np.ndarray:
+    """One photo (float RGB in [0, 1], any size) as a batch of one, stretched to ``size``, values 0-255."""
+    import tensorflow as tf
+
+    return tf.image.resize(np.asarray(photo, np.float32)[None], (size, size), antialias=True).numpy() * 255.0
+
+
+def class_maps(model, base, photo, class_names, size: int = CAM_SIZE) -> list[dict]:
+    """``plots.cam_gallery`` panels: the class activation map of each class of ``model`` on one photo.
+
+    E.g. the map for "cat" and the map for "dog" on a photo with both; each title gives the
+    class and its probability. The maps are upsampled to the photo and normalised.
+    """
+    from . import cam
+
+    x = photo_batch(photo, size)
+    features = np.asarray(base(x, training=False))[0]
+    probabilities = np.asarray(model(x, training=False))[0]
+    kernel = np.asarray(model.get_layer("predictions").kernel)
+    return [{"image": photo, "cam": cam.upsample_and_normalise(cam.class_activation_map(features, kernel, c),
+                                                              np.shape(photo)[:2]),
+             "title": f"map for {name!r}: p = {probabilities[c]:.2f}"} for c, name in enumerate(class_names)]
+
+
+def backbone_maps(backbone, photos, size: int = CAM_SIZE, labels=None) -> list[dict]:
+    """``plots.cam_gallery`` panels: the backbone's own top class on each photo, and its class activation map.
+
+    ``photos``: float RGB in [0, 1]; ``labels`` (indices into ``backbone.class_names``) colour each
+    title right or wrong. Works for the ImageNet backbone and the course's own alike.
+    """
+    from . import cam
+    from .plots import RIGHT_COLOR, WRONG_COLOR
+
+    base = feature_extractor(backbone)
+    kernel = np.asarray(backbone.model.get_layer(backbone.dense_layer).kernel)
+    items = []
+    for i, photo in enumerate(photos):
+        x = photo_batch(photo, size)
+        probabilities = np.asarray(backbone.model(x, training=False))[0]
+        top = int(probabilities.argmax())
+        heat = cam.class_activation_map(np.asarray(base(x, training=False))[0], kernel, top)
+        item = {"image": photo, "cam": cam.upsample_and_normalise(heat, np.shape(photo)[:2]),
+                "title": f"{backbone.class_names[top]} ({probabilities[top]:.2f})"}
+        if labels is not None:
+            right = top == int(labels[i])
+            item["color"] = RIGHT_COLOR if right else WRONG_COLOR
+            item["title"] += "" if right else f"\ntrue: {backbone.class_names[int(labels[i])]}"
+        items.append(item)
+    return items
+
+
 def localisation_summary(rows: list[dict]) -> dict:
     """Totals of :func:`localise_pets` rows: hits of each pointer, mean mass inside, mean mask share."""
     n = len(rows)
@@ -558,6 +630,20 @@ def localisation_summary(rows: list[dict]) -> dict:
         "mask_share": mean("mask_share"),
         "cam_mass_above_share": sum(r["cam_mass_inside"] > r["mask_share"] for r in rows),
     }
+
+
+def describe_localisation(summary: dict, feature_size, tolerance: int = TOLERANCE) -> str:
+    """The totals of :func:`localisation_summary` in three lines: pointing game, mass on the animal."""
+    n = summary["photos"]
+    return "\n".join([
+        f"final feature map {feature_size[0]}x{feature_size[1]}; {summary['correct']}/{n} photos classified right",
+        f"pointing game (max within {tolerance} px of the animal): CAM {summary['cam_hits']}/{n} "
+        f"({summary['cam_hits'] / n:.0%}), Grad-CAM {summary['grad_cam_hits']}/{n} ({summary['grad_cam_hits'] / n:.0%}; "
+        f"{summary['grad_cam_empty']} maps all zero after the ReLU), always the centre {summary['centre_hits']}/{n} "
+        f"({summary['centre_hits'] / n:.0%})",
+        f"map's mass on the animal: CAM {summary['cam_mass_inside']:.1%}, Grad-CAM {summary['grad_cam_mass_inside']:.1%}, "
+        f"vs the animal's share of the photo {summary['mask_share']:.1%} (CAM {summary['cam_mass_inside'] / summary['mask_share']:.2f}x; "
+        f"above it on {summary['cam_mass_above_share']}/{n} photos)"])
 
 
 def gallery_items(pets: list[dict], rows: list[dict], maps: list, which: str = "misses") -> list[dict]:

@@ -304,6 +304,5 @@ ALTERNATIVES = [
 ]
 
 CLASS = {
-    "mistakes_a": ["final_activation_missing", "stride_2_at_the_first_stage"],
-    "alternative": ["sequential_paths_built_in_build", "sequential_previous_filters"],
+    "student": ["sequential_paths_built_in_build", "stride_2_at_the_first_stage"],
 }

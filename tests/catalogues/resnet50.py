@@ -170,6 +170,5 @@ ALTERNATIVES = [
 ]
 
 CLASS = {
-    "forgot_the_maxpool": ["maxpool_missing"],
-    "loops_over_stages": ["loop_over_stages"],
+    "student": ["maxpool_missing"],
 }
