@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install course test references notebooks benchmark backbone clean
+.PHONY: install system-packages course test references notebooks benchmark backbone clean
+# Debian packages the course needs besides Python: bubblewrap (the sandbox of the grader).
+SYSTEM_PACKAGES := bubblewrap
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +20,20 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Installed with apt-get when missing (as root, or through sudo); elsewhere, a message says what to install.
+system-packages:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
+	  else echo "install the packages $(SYSTEM_PACKAGES) (Debian/Ubuntu: apt-get install $(SYSTEM_PACKAGES))"; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "install the packages $(SYSTEM_PACKAGES) with your system's package manager"; exit 1; }; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); }
+
 # Generate the student notebooks, execute the solutions, autograde a demo submission.
 course: $(STAMP)
 	$(PY) -m course_autograde.run_course
 
 # The test suite (fast mode: small subsets, few training steps).
-test: $(STAMP)
+test: $(STAMP) system-packages
 	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest --durations=15
 
 # Maintainer commands.
