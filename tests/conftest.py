@@ -30,6 +30,21 @@ def report_line():
     return _LINES.append
 
 
+@pytest.fixture(scope="session")
+def generated_course(tmp_path_factory):
+    """One throw-away nbgrader course with every assignment generated (the student release), for the session.
+
+    ``test_notebooks`` compares its release with the committed notebooks; ``test_nbgrader``
+    hands in and grades its class there. Generating takes half a minute: done once.
+    """
+    from course_autograde.course import GradingCourse
+    from course_utils import checks
+
+    course = GradingCourse(tmp_path_factory.mktemp("course"), list(checks.ASSIGNMENTS))
+    course.generate()
+    return course
+
+
 def pytest_terminal_summary(terminalreporter):
     if _TIMINGS:
         terminalreporter.section("course timings")

@@ -24,7 +24,6 @@ import time
 import pytest
 
 from catalogue import Alternative, Mistake, catalogues
-from course_autograde.course import GradingCourse
 from course_autograde.notebook_code import answer_sources, check_cells, notebook_path, read_notebook, replace_answers
 from course_utils import checks
 
@@ -48,10 +47,9 @@ def handed_in(assignment: str) -> dict[str, list]:
 
 
 @pytest.fixture(scope="session")
-def course(tmp_path_factory):
-    course = GradingCourse(tmp_path_factory.mktemp("course"), ASSIGNMENTS)
-    course.generate()
-    return course
+def course(generated_course):
+    assert generated_course.assignments == ASSIGNMENTS
+    return generated_course
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, check_cells,
                                             import_sources, notebook_path, read_notebook,
                                             solution_namespace)
-from course_autograde.sync import assignments, generate_release, source_folders
+from course_autograde.sync import assignments, source_folders
 from course_utils import checks as registry
 
 ASSIGNMENTS = assignments()
@@ -21,10 +21,10 @@ def comparable(path):
 
 
 @pytest.fixture(scope="module")
-def fresh_release(tmp_path_factory):
-    target = tmp_path_factory.mktemp("release")
-    generate_release(target, ASSIGNMENTS)
-    return target
+def fresh_release(generated_course):
+    """What ``course_autograde.sync`` would write: nbgrader's release of every assignment."""
+    assert generated_course.assignments == ASSIGNMENTS
+    return generated_course.root / "notebooks"
 
 
 def test_there_are_graded_notebooks_and_every_source_folder_is_registered():
