@@ -6,19 +6,20 @@ For every graded exercise of every notebook in the registry:
 * each hard-coded answer passes the visible check and fails the hidden one (the only kind that may);
 * each alternative correct answer passes both; the solution passes both;
 * the untouched stub says "not written yet";
-* the course's own implementations pass the checks of the exercises they implement.
+* the course's own implementations give the reference values of the exercises they implement, and an
+  answer that calls them is refused.
 """
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import time
 
 import pytest
 
 from catalogue import Alternative, HardCoded, Mistake, catalogues
 from course_autograde.notebook_code import RELEASE_DIR, answer_sources, notebook_path, read_notebook, solution_namespace
-from course_utils import checks
-from course_utils.checks import CheckFailed
+from course_utils import checks, references
+from course_utils.checks import CheckFailed, engine
 
 CATALOGUES = catalogues()
 
@@ -118,18 +119,30 @@ def test_catalogue_counts_are_reported(report_line):
                     f"{len(catalogue.ALTERNATIVES)} alternatives")
 
 
-# The course's own implementations, reused by later notebooks, and the exercise each one answers.
-IMPLEMENTATIONS = [("02_identity_block", "identity_block", "course_utils.blocks", "identity_block"),
-                   ("03_convolutional_block", "convolutional_block", "course_utils.blocks", "convolutional_block"),
-                   ("04_resnet50", "ResNet50", "course_utils.models", "resnet50"),
-                   *[("06_transfer_cam", name, "course_utils.cam", name)
-                     for name in ("build_transfer_model", "unfreeze_top", "class_activation_map",
-                                  "upsample_and_normalise", "grad_cam", "pointing_game_hit", "mass_inside")]]
+# The course's own implementations, which later notebooks reuse: each exercise declares its own.
+IMPLEMENTED = [(assignment, exercise) for assignment in checks.ASSIGNMENTS
+               for exercise, description in checks.module(assignment).CHECKS.by_name.items()
+               if description.implementation]
 
 
-@pytest.mark.parametrize("assignment, exercise, module, name", IMPLEMENTATIONS,
-                         ids=[f"{i[0][:2]}-{i[1]}" for i in IMPLEMENTATIONS])
-def test_course_implementation_passes_the_checks_of_its_exercise(assignment, exercise, module, name):
-    implementation = getattr(importlib.import_module(module), name)
-    run_check(assignment, exercise, implementation, hidden=False)
-    run_check(assignment, exercise, implementation, hidden=True)
+def test_the_reused_exercises_declare_their_course_implementation():
+    assert {a for a, _ in IMPLEMENTED} == {"02_identity_block", "03_convolutional_block", "04_resnet50",
+                                           "06_transfer_cam"}
+    assert len(IMPLEMENTED) == 10
+
+
+@pytest.mark.parametrize("assignment, exercise", IMPLEMENTED, ids=[f"{a[:2]}-{e}" for a, e in IMPLEMENTED])
+def test_course_implementation_gives_the_reference_values_and_is_refused_as_an_answer(assignment, exercise):
+    description = checks.module(assignment).CHECKS.by_name[exercise]
+    implementation = engine.implementation_of(description)
+    unwatched = dataclasses.replace(description, implementation=None)
+    for hidden in (False, True):  # what the later notebooks rely on
+        engine.check(unwatched, implementation, references.stored(assignment, exercise, "hidden" if hidden
+                                                                  else "visible"), hidden)
+
+    def answer(*args, **kwargs):  # a thin wrapper, as a student would write it
+        return implementation(*args, **kwargs)
+
+    with pytest.raises(CheckFailed) as failure:
+        run_check(assignment, exercise, answer, hidden=False)
+    assert "course's own" in failure.value.message() and "scores 0" in failure.value.message()

@@ -150,3 +150,34 @@ def test_notes_are_printed_even_when_the_check_fails(capsys):
 
     failure(double)
     assert "UserWarning: careful" in capsys.readouterr().out
+
+
+def course_double(x):
+    """Stands for the course's own implementation of the toy exercise."""
+    return x * 2
+
+
+WATCHED = dataclasses.replace(DOUBLE, implementation=f"{__name__}:course_double")
+
+
+@pytest.mark.parametrize("route", ["alias", "wrapper", "partial", "profile switched off"])
+def test_an_answer_that_reaches_the_course_implementation_is_refused(route):
+    import functools
+    import importlib
+
+    original = importlib.import_module(__name__).course_double
+    answers = {
+        "alias": original,
+        "wrapper": lambda x: original(x),
+        "partial": functools.partial(original),
+        "profile switched off": lambda x: (sys.setprofile(None), x * 2)[1],
+    }
+    with pytest.raises(CheckFailed) as caught:
+        engine.check(WATCHED, answers[route], REFERENCES)
+    assert "course's own" in caught.value.message() and "scores 0" in caught.value.message()
+    assert sys.getprofile() is None
+
+
+def test_an_answer_of_its_own_passes_a_watched_exercise(capsys):
+    engine.check(WATCHED, lambda x: x + x, REFERENCES)
+    assert "all checks passed" in capsys.readouterr().out

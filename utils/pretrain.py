@@ -221,7 +221,8 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
         row = {"epoch": epoch + 1, "size": size, "loss": float(fit.history["loss"][-1]),
                "accuracy": float(fit.history["accuracy"][-1]), "monitor_val_loss": float(val_loss),
                "monitor_val_accuracy": float(val_accuracy), "train_seconds": round(train_seconds, 1),
-               "seconds": round(seconds, 1), "images_per_second": round(steps * recipe["batch_size"] / train_seconds, 1)}
+               "seconds": round(seconds, 1),
+               "images_per_second": round(steps * recipe["batch_size"] / train_seconds, 1)}
         run.state["history"].append(row)
         run.state["epochs_done"] = epoch + 1
         run.state["seconds"] += seconds
@@ -244,7 +245,8 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
         "train_photos": len(x_train), "val_photos": len(x_val),
         "val_accuracy": final[str(recipe["eval_size"])], "val_accuracy_by_size": final,
         "val_accuracy_with_flips": with_flips,
-        "minutes": round(run.state["seconds"] / 60, 1), "evaluation_minutes": evaluation_minutes, "history": run.state["history"],
+        "minutes": round(run.state["seconds"] / 60, 1), "evaluation_minutes": evaluation_minutes,
+        "history": run.state["history"],
         "weights_sha256": backbones.sha256(weights), "versions": versions(),
         "tf_threads": [tf.config.threading.get_intra_op_parallelism_threads(),
                        tf.config.threading.get_inter_op_parallelism_threads()],
@@ -260,7 +262,7 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
 
 
 def stand_in(reasons: list[str]):
-    """A backbone trained for a few steps (fast mode with no pretrained weights): the code runs, the maps mean little."""
+    """A backbone trained for a few steps (fast mode, no pretrained weights): the code runs, the maps mean little."""
     from .backbones import Backbone
 
     folder = settings.cache_dir() / "backbones" / "stand-in"

@@ -635,15 +635,19 @@ def localisation_summary(rows: list[dict]) -> dict:
 def describe_localisation(summary: dict, feature_size, tolerance: int = TOLERANCE) -> str:
     """The totals of :func:`localisation_summary` in three lines: pointing game, mass on the animal."""
     n = summary["photos"]
+
+    def hits(key):
+        return f"{summary[key]}/{n} ({summary[key] / n:.0%})"
+
+    ratio = summary["cam_mass_inside"] / summary["mask_share"]
     return "\n".join([
         f"final feature map {feature_size[0]}x{feature_size[1]}; {summary['correct']}/{n} photos classified right",
-        f"pointing game (max within {tolerance} px of the animal): CAM {summary['cam_hits']}/{n} "
-        f"({summary['cam_hits'] / n:.0%}), Grad-CAM {summary['grad_cam_hits']}/{n} ({summary['grad_cam_hits'] / n:.0%}; "
-        f"{summary['grad_cam_empty']} maps all zero after the ReLU), always the centre {summary['centre_hits']}/{n} "
-        f"({summary['centre_hits'] / n:.0%})",
-        f"map's mass on the animal: CAM {summary['cam_mass_inside']:.1%}, Grad-CAM {summary['grad_cam_mass_inside']:.1%}, "
-        f"vs the animal's share of the photo {summary['mask_share']:.1%} (CAM {summary['cam_mass_inside'] / summary['mask_share']:.2f}x; "
-        f"above it on {summary['cam_mass_above_share']}/{n} photos)"])
+        f"pointing game (max within {tolerance} px of the animal): CAM {hits('cam_hits')}, Grad-CAM "
+        f"{hits('grad_cam_hits')} ({summary['grad_cam_empty']} maps all zero after the ReLU), always the centre "
+        f"{hits('centre_hits')}",
+        f"map's mass on the animal: CAM {summary['cam_mass_inside']:.1%}, Grad-CAM "
+        f"{summary['grad_cam_mass_inside']:.1%}, vs the animal's share of the photo {summary['mask_share']:.1%} "
+        f"(CAM {ratio:.2f}x; above it on {summary['cam_mass_above_share']}/{n} photos)"])
 
 
 def gallery_items(pets: list[dict], rows: list[dict], maps: list, which: str = "misses") -> list[dict]:

@@ -552,4 +552,4 @@ def block_exercise(name: str, convolutional: bool, visible: dict, hidden: dict) 
         name=name, cases={"visible": engine.cases(visible), "hidden": engine.cases(hidden)},
         run=lambda answer, case: outputs(answer, name, case, convolutional),
         describe=describe, hint=NUMBERS_HINT, requires=engine.callable_answer(name), compare=comparer(describe),
-        atol=ATOL, rtol=RTOL)
+        atol=ATOL, rtol=RTOL, implementation=f"course_utils.blocks:{name}")

@@ -69,6 +69,8 @@ from .engine import Case, CrashHint, Exercise, Mistake
 from .graph import activation_name, call_arguments, flat_layers, history, kind, producer
 from .resnet34 import set_known_weights
 
+COURSE_MODULE = "course_utils.cam"  # the course's own answers, which later cells use
+
 ASSIGNMENT = "06_transfer_cam"
 POOL, DENSE = "avg_pool", "predictions"
 ANIMAL, BOUNDARY = (1, 2), 255
@@ -296,7 +298,8 @@ def compare_transfer(found: dict, expected: dict, case: Case) -> None:
 
 
 BUILD_TRANSFER_MODEL = Exercise(
-    name="build_transfer_model", cases=TRANSFER_CASES, run=run_build_transfer_model,
+    name="build_transfer_model", implementation=f"{COURSE_MODULE}:build_transfer_model",
+    cases=TRANSFER_CASES, run=run_build_transfer_model,
     describe=describe_transfer_case, hint=f"Input -> base(inputs, training=False) -> {HEAD}.",
     compare=compare_transfer, requires=engine.callable_answer("build_transfer_model"),
     crashes=(CrashHint(("is incompatible with the layer",), "input shape hard-coded: build the input with "
@@ -415,7 +418,8 @@ UNFREEZE_MISTAKES = [
 ]
 
 UNFREEZE_TOP = Exercise(
-    name="unfreeze_top", cases=UNFREEZE_CASES, run=run_unfreeze_top, describe=describe_unfreeze,
+    name="unfreeze_top", implementation=f"{COURSE_MODULE}:unfreeze_top",
+    cases=UNFREEZE_CASES, run=run_unfreeze_top, describe=describe_unfreeze,
     hint="base.trainable = True; then layer.trainable = (the layer is in one of the last n_blocks blocks) and it is "
          "not a BatchNormalization, for every layer of base.layers.",
     mistakes=UNFREEZE_MISTAKES, requires=engine.callable_answer("unfreeze_top"))
@@ -503,7 +507,8 @@ KERNEL_CRASH = CrashHint((), "a shape mismatch, most likely the kernel indexed [
                          ValueError)
 
 CLASS_ACTIVATION_MAP = Exercise(
-    name="class_activation_map", cases=CAM_CASES, run=run_cam, describe=describe_cam, mistakes=CAM_MISTAKES,
+    name="class_activation_map", implementation=f"{COURSE_MODULE}:class_activation_map",
+    cases=CAM_CASES, run=run_cam, describe=describe_cam, mistakes=CAM_MISTAKES,
     hint="M_c(x, y) = sum_k dense_kernel[k, c] * feature_maps[x, y, k], e.g. feature_maps @ dense_kernel[:, c].",
     crashes=(KERNEL_CRASH,), requires=engine.callable_answer("class_activation_map"), atol=1e-4, rtol=1e-4)
 
@@ -611,7 +616,8 @@ UPSAMPLE_MISTAKES = [
 ]
 
 UPSAMPLE_AND_NORMALISE = Exercise(
-    name="upsample_and_normalise", cases=UPSAMPLE_CASES, run=run_upsample, describe=describe_upsample,
+    name="upsample_and_normalise", implementation=f"{COURSE_MODULE}:upsample_and_normalise",
+    cases=UPSAMPLE_CASES, run=run_upsample, describe=describe_upsample,
     mistakes=UPSAMPLE_MISTAKES, requires=engine.callable_answer("upsample_and_normalise"),
     hint="resize with tf.image.resize(cam[..., None], size, method='bilinear')[..., 0], then "
          "(x - x.min()) / (x.max() - x.min()), zeros when the map is constant.", atol=1e-4, rtol=1e-4)
@@ -780,7 +786,8 @@ GRAD_CAM_CRASHES = (
 )
 
 GRAD_CAM = Exercise(
-    name="grad_cam", cases=GRAD_CAM_CASES, run=run_grad_cam, describe=describe_grad_cam, mistakes=GRAD_CAM_MISTAKES,
+    name="grad_cam", implementation=f"{COURSE_MODULE}:grad_cam",
+    cases=GRAD_CAM_CASES, run=run_grad_cam, describe=describe_grad_cam, mistakes=GRAD_CAM_MISTAKES,
     hint="with a GradientTape: A = output of layer_name, score = logit of class_index (pooled features @ kernel + "
          "bias of 'predictions'); alpha = mean over (1, 2) of d score / d A; map = ReLU(sum_k alpha_k A_k).",
     crashes=GRAD_CAM_CRASHES, requires=engine.callable_answer("grad_cam"), atol=1e-5, rtol=1e-3)
@@ -908,7 +915,8 @@ POINTING_MISTAKES = [Mistake(hint, output=lambda case, v=variant: pointing_varia
                      for variant, hint in POINTING_HINTS.items()]
 
 POINTING_GAME_HIT = Exercise(
-    name="pointing_game_hit", cases=POINTING_CASES, run=run_pointing, describe=describe_pointing,
+    name="pointing_game_hit", implementation=f"{COURSE_MODULE}:pointing_game_hit",
+    cases=POINTING_CASES, run=run_pointing, describe=describe_pointing,
     mistakes=POINTING_MISTAKES, crashes=(AMBIGUOUS,), requires=engine.callable_answer("pointing_game_hit"),
     hint="row, col = np.unravel_index(np.argmax(cam), cam.shape); hit when the smallest Euclidean distance from "
          "(row, col) to a pixel with mask 1 or 2 is <= tolerance.")
@@ -987,7 +995,8 @@ MASS_MISTAKES = [Mistake(hint, output=lambda case, v=variant: mass_variant(case,
                  for variant, hint in MASS_HINTS.items()]
 
 MASS_INSIDE = Exercise(
-    name="mass_inside", cases=MASS_CASES, run=run_mass, describe=describe_mass, mistakes=MASS_MISTAKES,
+    name="mass_inside", implementation=f"{COURSE_MODULE}:mass_inside",
+    cases=MASS_CASES, run=run_mass, describe=describe_mass, mistakes=MASS_MISTAKES,
     crashes=(AMBIGUOUS,), requires=engine.callable_answer("mass_inside"), atol=1e-5, rtol=1e-5,
     hint="animal = np.isin(mask, (1, 2)); return cam[animal].sum() / cam.sum().")
 

@@ -12,7 +12,10 @@ An :class:`Exercise` says, as data, everything its check needs:
   graph read back, ``get_config``, a save/load round trip...);
 * ``mistakes``: the catalogue of known mistakes, each a way to recognise it
   (what it outputs on a case, or a test of the output found) and its hint;
-* tolerances and the generic hint for a difference no known mistake explains.
+* tolerances and the generic hint for a difference no known mistake explains;
+* ``implementation``: the course's own implementation of the exercise
+  (``"module:function"``, for the notebooks that build on it). An answer that
+  calls it fails its check: the exercise is to write it.
 
 :func:`check` runs an exercise: the answer on every case, compared with the
 stored reference outputs, a failure diagnosed from the catalogue and reported
@@ -23,6 +26,7 @@ nbgrader scores a graded cell 0 when anything reaches stderr.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import sys
@@ -116,6 +120,7 @@ class Exercise:
     crashes: Sequence[CrashHint] = ()
     atol: float = 1e-4
     rtol: float = 1e-4
+    implementation: str | None = None   # "module:function", the course's own answer (refused)
 
 
 def callable_answer(name: str) -> Callable[[Any], None]:
@@ -281,17 +286,65 @@ def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: 
     raise CheckFailed(f"{exercise.describe(case)}{joined}", expected=want, found=got, hint=hint)
 
 
+def implementation_of(exercise: Exercise) -> Callable | None:
+    """The course's own implementation of ``exercise`` (its ``implementation``, imported), or None."""
+    if exercise.implementation is None:
+        return None
+    module, _, name = exercise.implementation.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@contextlib.contextmanager
+def watching_for(function: Callable | None):
+    """Yields a list that gets an entry when ``function``'s code runs, however it was reached.
+
+    A profile hook sees the code object itself, so an alias, an import under another name or a
+    wrapper are all seen. An answer that removes the hook is treated as one that called it.
+    """
+    calls: list[str] = []
+    code = getattr(function, "__code__", None)
+    if code is None:
+        yield calls
+        return
+    previous = sys.getprofile()
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            calls.append("called")
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(hook)
+    try:
+        yield calls
+    finally:
+        if sys.getprofile() is not hook:
+            calls.append("profile hook removed")
+        sys.setprofile(previous)
+
+
+def refuse_the_course_implementation(exercise: Exercise, calls: list[str]) -> None:
+    if calls:
+        where = exercise.implementation.replace(":", ".")
+        fail(f"{exercise.name}: your answer uses the course's own {where}", expected="your own code",
+             found=f"a call to {where}" if calls[0] == "called" else "the check's watch switched off",
+             hint=f"write {exercise.name} yourself: the course's version is there for the notebooks that build on "
+                  "it, and an answer that calls it scores 0 when graded.")
+
+
 def check(exercise: Exercise, answer, expected: Mapping[str, Any], hidden: bool = False) -> None:
     """Run ``exercise`` on ``answer`` against the ``expected`` outputs of its ``hidden`` or visible cases."""
     part = part_name(hidden)
     with student_output_as_notes():
         if exercise.requires is not None:
             exercise.requires(answer)
-        results = run_cases(exercise, answer, part)
-        for case in exercise.cases[part]:
-            compare(exercise, case, results[case.name], expected[case.name], results)
-        for probe in exercise.probes:
-            probe(answer, part)
+        with watching_for(implementation_of(exercise)) as calls:
+            results = run_cases(exercise, answer, part)
+            for case in exercise.cases[part]:
+                compare(exercise, case, results[case.name], expected[case.name], results)
+            for probe in exercise.probes:
+                probe(answer, part)
+        refuse_the_course_implementation(exercise, calls)
     passed(exercise.name, hidden)
 
 

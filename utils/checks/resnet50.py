@@ -484,7 +484,7 @@ def compare(found: dict, expected: dict, case: engine.Case) -> None:
 CHECKS = engine.Assignment(ASSIGNMENT, [
     engine.Exercise(
         EXERCISE, cases=CASES, run=run, describe=describe_case, compare=compare, crashes=CRASHES,
-        requires=engine.callable_answer(EXERCISE),
+        requires=engine.callable_answer(EXERCISE), implementation="course_utils.models:resnet50",
         hint="compare model.summary() with the architecture table above the exercise."),
 ])
 
