@@ -74,7 +74,7 @@ def test_show_images_labels_and_predictions_are_coloured(render):
     labels = np.array([0, 1, 2, 3])
     predictions = tf.constant([0, 1, 3, 3])
     fig = plots.show_images(RNG.random((4, 8, 8, 3)), labels, NAMES, predictions)
-    assert titles(fig) == ["cat (cat)", "dog (dog)", "frog (bird)", "frog (frog)"]
+    assert titles(fig) == ["cat", "dog", "frog\ntrue: bird", "frog"]
     assert title_colors(fig) == [plots.RIGHT_COLOR] * 2 + [plots.WRONG_COLOR, plots.RIGHT_COLOR]
     render(fig, "predictions")
 
@@ -232,7 +232,7 @@ def test_show_misclassified_shows_only_the_wrong_ones(render):
     fig = plots.show_misclassified(images, y_true, tf.constant(y_pred), NAMES)
     axes = image_axes(fig)
     assert len(axes) == 3
-    assert titles(fig) == ["cat (bird)", "frog (dog)", "dog (frog)"]
+    assert titles(fig) == ["cat\ntrue: bird", "frog\ntrue: dog", "dog\ntrue: frog"]
     assert set(title_colors(fig)) == {plots.WRONG_COLOR}
     for ax, index in zip(axes, wrong):
         np.testing.assert_array_equal(ax.images[0].get_array(), images[index])
@@ -247,7 +247,7 @@ def test_show_misclassified_probabilities_sort_and_limit():
                               [0.05, 0.05, 0.1, 0.8],  # wrong, 80 %
                               [0.7, 0.1, 0.1, 0.1]])   # wrong, 70 %
     fig = plots.show_misclassified(RNG.random((4, 8, 8)), y_true, probabilities, NAMES, max_images=2)
-    assert titles(fig) == ["frog (bird)\n80% confident", "cat (frog)\n70% confident"]
+    assert titles(fig) == ["frog\ntrue: bird\n80% confident", "cat\ntrue: frog\n70% confident"]
     assert fig._suptitle.get_text() == "3 of 4 misclassified (showing 2)"
 
 

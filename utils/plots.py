@@ -189,14 +189,14 @@ def _label_names(values, class_names):
 
 
 def _prediction_titles(labels, predictions, class_names, confidences=None):
-    """Titles "pred (true)" and their colours (green right, red wrong)."""
+    """Titles: the predicted class, and under it "true: ..." when it is wrong; green right, red wrong."""
     true = _label_names(labels, class_names) if labels is not None else None
     if predictions is None:
         return true, None
     pred = _label_names(predictions, class_names)
     titles, colors = [], []
     for i, name in enumerate(pred):
-        text = name if true is None else f"{name} ({true[i]})"
+        text = name if true is None or name == true[i] else f"{name}\ntrue: {true[i]}"
         if confidences is not None:
             text += f"\n{confidences[i]:.0%} confident"
         titles.append(text)
@@ -269,8 +269,8 @@ def show_images(images, labels=None, class_names=None, predictions=None, ncols=8
                 size=1.6, cmap=None):
     """Grid of images; titles from labels (ints via ``class_names`` or strings).
 
-    With ``predictions`` each title reads "pred (true)", green if right and red
-    if wrong. Labels and predictions may also be one-hot or probability rows.
+    With ``predictions`` each title is the predicted class, green if right, and
+    red with "true: <class>" under it if wrong. Labels and predictions may also be one-hot or probability rows.
     """
     images = _image_list(images)
     titles, colors = None, None
@@ -579,7 +579,7 @@ def transfer_curves(histories, title="validation accuracy: transfer vs from scra
 
 
 def show_misclassified(images, y_true, y_pred, class_names, max_images=16, probabilities=None):
-    """Gallery of the wrongly classified images, titled "pred (true)".
+    """Gallery of the wrongly classified images, titled with the prediction and "true: <class>".
 
     ``y_pred`` may be probability rows, which then also serve as
     ``probabilities``; with probabilities the most confident mistakes come first.
