@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install system-packages course test references notebooks benchmark backbone clean
+.PHONY: install system-packages course test grade references notebooks benchmark backbone clean
 # Debian packages the course needs besides Python: bubblewrap (the sandbox of the grader).
 SYSTEM_PACKAGES := bubblewrap
 
@@ -36,6 +36,10 @@ course: $(STAMP)
 test: $(STAMP) system-packages
 	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest --durations=15
 
+# Grade a class, each submission in its own sandbox: make grade ASSIGNMENT=01_convolutions [STUDENTS="id1 id2"]
+grade: $(STAMP) system-packages
+	$(PY) -m course_autograde.grade $(ASSIGNMENT) $(foreach id,$(STUDENTS),--student $(id))
+
 # Maintainer commands.
 notebooks: $(STAMP)
 	$(PY) -m course_autograde.sync
@@ -48,4 +52,4 @@ backbone: $(STAMP)
 	$(PY) -m course_utils.pretrain
 
 clean:
-	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db
+	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db autograde/reports

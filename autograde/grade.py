@@ -1,0 +1,277 @@
+"""The instructor's grade command: ``python -m course_autograde.grade ASSIGNMENT``.
+
+Run from the course directory (or give ``--course-dir``). nbgrader stays the
+gradebook, feedback and export engine; what changes is where students' code
+runs and that one student cannot stop the batch:
+
+1. every student folder of ``submitted/`` is validated and repaired into a
+   temporary grading copy (:func:`course_autograde.validate.prepare_class`;
+   the folders handed in are only read);
+2. each student is autograded by nbgrader's ``Autograde`` converter, one at a
+   time, with ``SandboxedExecute`` in place of ``Execute`` (``grade_config.py``):
+   nbgrader still sanitizes the notebook, restores the check cells, saves the
+   grades and writes the autograded notebook, so ``nbgrader generate_feedback``
+   and ``nbgrader export`` work on the results as usual;
+3. a student whose grading fails for any reason is recorded with the reason,
+   scores 0 and is flagged for manual grading, and the batch goes on;
+4. the class report is printed and written as CSV (default
+   ``autograde/reports/<assignment>.csv``): student, score, max score,
+   status, reason, notes.
+
+Statuses: ``normal`` (graded as handed in), ``repaired`` (graded after the
+validator repaired the notebook; the notes say how), ``not graded`` (nothing
+gradable was handed in: the release, unanswered, scores 0), ``failed`` (the
+notebook could not be run to its end, or nbgrader failed: the reason says
+why; cells not run score 0). A reason on a normal or repaired row says what
+the grader had to do (a cell interrupted, replaced helpers put back).
+
+The sandbox's limits are nbgrader settings, e.g. in ``nbgrader_config.py``::
+
+    c.SandboxedExecute.timeout = 120              # seconds per cell
+    c.SandboxedExecute.notebook_timeout = 600     # seconds per notebook
+    c.SandboxedExecute.memory_limit = 4 * 1024**3
+
+Assignments have one notebook, named after the assignment (the course's
+layout, which the validator expects).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import glob
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbgrader.api import Gradebook
+from nbgrader.apps import AutogradeApp
+from nbgrader.converters import Autograde, NbGraderException
+from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
+
+from .preprocessors import SandboxedExecute
+from .sandbox import SandboxUnavailable, find_bwrap
+from .validate import Validation, prepare_class, write_report
+
+GRADE_CONFIG = Path(__file__).with_name("grade_config.py")
+
+
+class GradingSetupError(RuntimeError):
+    """The batch cannot start (not a student's fault); the message says what to fix."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    try:
+        find_bwrap()
+        course_dir = Path(args.course_dir).resolve()
+        if not course_dir.is_dir():
+            raise GradingSetupError(f"the course directory {course_dir} does not exist")
+        os.chdir(course_dir)  # nbgrader's relative paths (the course's db_url) start there
+        app = course_app(args.verbose)
+        submitted = Path(app.coursedir.root, app.coursedir.submitted_directory)
+        with tempfile.TemporaryDirectory(prefix="grading-copies-") as copies:
+            use_sandbox(app, Path(copies))
+            rows = grade_class(app, args.assignment, submitted, Path(copies), args.student)
+    except (GradingSetupError, SandboxUnavailable) as error:
+        print(f"grade: {error}", file=sys.stderr)
+        return 2
+    report = write_report(rows, course_dir / (args.report or Path("autograde", "reports", f"{args.assignment}.csv")))
+    print_report(rows, args.assignment, report)
+    return 0
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m course_autograde.grade", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment", help="the assignment to grade, e.g. 01_convolutions")
+    parser.add_argument("--student", action="append", metavar="ID",
+                        help="grade only this student (repeat for several); default: every folder of submitted/")
+    parser.add_argument("--course-dir", default=".", metavar="DIR", help="the nbgrader course directory (default: .)")
+    parser.add_argument("--report", metavar="CSV",
+                        help="where to write the class report (default: autograde/reports/ASSIGNMENT.csv)")
+    parser.add_argument("--verbose", action="store_true", help="show nbgrader's progress messages")
+    return parser.parse_args(argv)
+
+
+# -- nbgrader, configured for the sandbox ----------------------------------------------
+
+def course_app(verbose: bool) -> AutogradeApp:
+    """nbgrader's autograde application with the course's configuration (from the current folder)."""
+    app = AutogradeApp()
+    app.initialize([f"--log-level={'INFO' if verbose else 'ERROR'}"])
+    return app
+
+
+def use_sandbox(app: AutogradeApp, copies: Path) -> None:
+    """Put the sandboxed pipeline of ``grade_config.py`` under the course's settings, and
+    point nbgrader at the grading copies."""
+    defaults = PyFileConfigLoader(GRADE_CONFIG.name, path=str(GRADE_CONFIG.parent)).load_config()
+    layered = copy.deepcopy(defaults)
+    layered.merge(app.config)  # the course's settings win over the defaults
+    layered.CourseDirectory.submitted_directory = str(copies)
+    layered.BaseConverter.force = True  # regrading replaces the previous results
+    app.update_config(layered)
+    check_pipeline(Autograde(coursedir=app.coursedir, parent=app))
+
+
+def check_pipeline(converter: Autograde) -> None:
+    """Refuse a configuration that would run students' code outside the sandbox: every
+    executing step (an nbclient NotebookClient, as nbgrader's Execute is) must be a
+    SandboxedExecute, and the autograde pipeline must have one."""
+    def executing(steps):
+        steps = [import_item(step) if isinstance(step, str) else step for step in steps]
+        return [step for step in steps if isinstance(step, type) and issubclass(step, NotebookClient)]
+
+    executes = executing(converter.sanitize_preprocessors) + executing(converter.autograde_preprocessors)
+    if not executing(converter.autograde_preprocessors) or any(
+            not issubclass(step, SandboxedExecute) for step in executes):
+        names = ", ".join(step.__name__ for step in executes) or "none"
+        raise GradingSetupError(
+            f"the configured autograde pipeline would run students' code outside the sandbox (executing steps: "
+            f"{names}): use SandboxedExecute in place of Execute (see autograde/grade_config.py)")
+
+
+# -- the class ---------------------------------------------------------------------------
+
+def grade_class(app: AutogradeApp, assignment: str, submitted: Path, copies: Path,
+                selected: list[str] | None) -> list[dict]:
+    """Validate every folder of ``submitted`` into ``copies``, autograde the selected students
+    one by one, and return the report's rows."""
+    if not submitted.is_dir():
+        raise GradingSetupError(f"there is no folder of submissions {submitted}")
+    app.coursedir.assignment_id = assignment
+    validations = prepare_class(submitted, copies, assignment, release_notebook(app, assignment))
+    students = selected or sorted(validations)
+    unknown = [student for student in students if student not in validations]
+    if unknown:
+        raise GradingSetupError(f"no folder in {submitted} for {', '.join(unknown)}")
+    rows = []
+    for number, student in enumerate(students, 1):
+        print(f"[{number}/{len(students)}] {student}", file=sys.stderr, flush=True)
+        error = autograde_student(app, student)
+        if error is not None:
+            error += record_failure(app, assignment, student)
+        rows.append(report_row(student, validations[student], sandbox_outcome(app, assignment, student), error))
+    scores = total_scores(app, assignment)
+    for row in rows:
+        row["score"], row["max_score"] = scores.get(row["student"], (None, None))
+    return rows
+
+
+def release_notebook(app: AutogradeApp, assignment: str) -> nbformat.NotebookNode:
+    path = Path(app.coursedir.root, app.coursedir.release_directory, assignment, f"{assignment}.ipynb")
+    if not path.is_file():
+        raise GradingSetupError(f"there is no release notebook {path}: run `nbgrader generate_assignment "
+                                f"{assignment}` first")
+    return nbformat.read(path, as_version=4)
+
+
+class ErrorLog(logging.Handler):
+    """Keeps the error messages nbgrader logs while it grades one student."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+    def reason(self) -> str | None:
+        """The exception nbgrader reports (last line of its traceback), else its first message."""
+        tracebacks = [message for message in self.messages if message.startswith("Traceback")]
+        if tracebacks:
+            lines = [line for line in tracebacks[-1].strip().splitlines() if line.strip()]
+            return f"nbgrader could not grade it: {lines[-1].strip()}"
+        return f"nbgrader could not grade it: {self.messages[0]}" if self.messages else None
+
+
+def autograde_student(app: AutogradeApp, student: str) -> str | None:
+    """nbgrader's autograde of one student's grading copy; the reason it failed, or None."""
+    app.coursedir.student_id = glob.escape(student)  # a student id is a glob pattern to nbgrader
+    errors = ErrorLog()
+    app.log.addHandler(errors)
+    try:
+        Autograde(coursedir=app.coursedir, parent=app).start()
+    except NbGraderException:
+        pass  # nbgrader logged why
+    except Exception as error:  # noqa: BLE001 - one student must not stop the batch
+        errors.messages.append(f"{type(error).__name__}: {error}")
+    finally:
+        app.log.removeHandler(errors)
+    return errors.reason()
+
+
+def record_failure(app: AutogradeApp, assignment: str, student: str) -> str:
+    """After a failed autograde: the student is in the gradebook with 0 points on every
+    graded cell, flagged for manual grading (earlier scores would be stale). Returns a note
+    for the reason when even that fails."""
+    try:
+        with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gradebook:
+            gradebook.update_or_create_student(student)
+            submission = gradebook.update_or_create_submission(assignment, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = True
+            gradebook.db.commit()
+    except Exception as error:  # noqa: BLE001
+        return f"; the gradebook could not be updated either ({type(error).__name__}: {error})"
+    return ""
+
+
+def sandbox_outcome(app: AutogradeApp, assignment: str, student: str) -> dict | None:
+    """What SandboxedExecute recorded in the autograded notebook, if nbgrader wrote one."""
+    folder = Path(app.coursedir.format_path(app.coursedir.autograded_directory, student, assignment))
+    try:
+        return nbformat.read(folder / f"{assignment}.ipynb", as_version=4).metadata.get("sandbox")
+    except (OSError, ValueError):
+        return None
+
+
+def total_scores(app: AutogradeApp, assignment: str) -> dict[str, tuple[float, float]]:
+    with Gradebook(app.coursedir.db_url, app.coursedir.course_id) as gradebook:
+        return {submission.student.id: (float(submission.score), float(submission.max_score))
+                for submission in gradebook.assignment_submissions(assignment)}
+
+
+def report_row(student: str, validation: Validation, outcome: dict | None, error: str | None) -> dict:
+    """Status, reason and notes of one student (see the module docstring)."""
+    outcome = outcome or {}
+    notes = validation.notes + outcome.get("notes", [])
+    if error is not None:
+        status, reason = "failed", error
+    elif not validation.gradable:
+        status, reason = "not graded", validation.reason
+    elif not outcome:
+        status, reason = "failed", "nbgrader wrote no autograded notebook"
+    elif not outcome.get("completed"):
+        status, reason = "failed", outcome.get("reason")
+    else:
+        status = "repaired" if validation.notes else "normal"
+        reason = "; ".join(outcome.get("interventions", []))
+    return {"student": student, "score": None, "max_score": None, "status": status, "reason": reason or "",
+            "notes": " | ".join(notes)}
+
+
+def print_report(rows: list[dict], assignment: str, report: Path) -> None:
+    width = max([len("student")] + [len(row["student"]) for row in rows])
+    print(f"\n{'student':<{width}}  {'score':>6}  {'max':>5}  {'status':<10}  reason")
+    for row in rows:
+        score = "" if row["score"] is None else f"{row['score']:g}"
+        max_score = "" if row["max_score"] is None else f"{row['max_score']:g}"
+        print(f"{row['student']:<{width}}  {score:>6}  {max_score:>5}  {row['status']:<10}  {row['reason']}")
+        for note in filter(None, row["notes"].split(" | ")):
+            print(f"{'':<{width}}  note: {note}")
+    counts = {status: sum(row["status"] == status for row in rows)
+              for status in ("normal", "repaired", "not graded", "failed")}
+    print(f"\n{assignment}: {len(rows)} students, " + ", ".join(f"{n} {status}" for status, n in counts.items())
+          + f". Report: {report}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""nbgrader's ``Execute`` step, run in the grading sandbox.
+
+``SandboxedExecute`` takes the place of ``Execute`` in
+``Autograde.autograde_preprocessors`` (see ``course_autograde/grade_config.py``).
+It is an ``Execute`` as far as configuration goes: the ``c.Execute`` settings
+(per-cell timeout, interrupting, kernel name) apply unless set for
+``SandboxedExecute`` itself (the grade command sets its ``timeout``), and
+``--no-execute`` switches it off. But no kernel starts next to the gradebook.
+For each notebook it
+
+1. copies the folder nbgrader runs the notebook in (the student's files) into
+   a fresh scratch folder, the only folder the sandbox may write;
+2. runs ``sandbox_execute.py`` (nbclient and the kernel) in
+   :func:`course_autograde.sandbox.run_sandboxed`, with the notebook and a
+   fresh key on stdin, under a wall-clock budget for the whole notebook, a
+   memory limit and a process limit; of the course machine's files it can
+   read only the system folders, the virtual environment,
+   ``sandbox_execute.py`` and ``read_only`` (the course's importable code);
+3. puts each cell's outputs (capped per cell and per notebook) back into the
+   notebook from the executor's signed records;
+4. when the run stopped early (a kernel that died, a cell that ignored the
+   interrupt, the memory limit, the notebook's time limit, a killed executor),
+   adds an error output naming the reason to the cell that was running and a
+   "not run" error to every graded cell after it, so nbgrader scores them 0
+   (a graded cell without outputs would get full marks);
+5. records what happened in the notebook's metadata (``sandbox``: completed,
+   reason, interventions, notes), where the grade command reads it.
+
+The rest of nbgrader's pipeline (LimitOutput, SaveAutoGrades, ...) then runs
+on the notebook as usual.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade
+from traitlets import Float, Integer, List, Unicode
+
+import course_utils
+from .. import sandbox_execute
+from ..sandbox import GiB, Limits, SandboxResult, run_sandboxed
+from ..sandbox_execute import Records, megabytes, read_records
+
+EXECUTOR = Path(sandbox_execute.__file__).resolve()
+# The Execute (nbclient) settings that shape a run; they are passed to the executor.
+EXECUTE_SETTINGS = ("timeout", "startup_timeout", "interrupt_on_timeout", "error_on_timeout",
+                    "raise_on_iopub_timeout", "iopub_timeout", "allow_errors", "allow_error_names",
+                    "extra_arguments", "kernel_name", "skip_cells_with_tag")
+RECORD_BYTES_PER_CELL = 64 * 1024  # a cell's shortened grade-deciding outputs, note and record framing
+STOPPED = "GradingStopped"
+NOT_RUN = "NotRun"
+
+
+class SandboxedExecute(Execute):
+    """Execute the notebook in the bubblewrap sandbox (see the module docstring)."""
+
+    notebook_timeout = Float(
+        600.0, help="Wall-clock limit for running the whole notebook, kernel start-up included, in seconds."
+    ).tag(config=True)
+    memory_limit = Integer(
+        4 * GiB, help="Memory the kernel and everything it starts may use together, in bytes."
+    ).tag(config=True)
+    process_limit = Integer(512, help="Processes and threads the notebook may have at once.").tag(config=True)
+    cell_output_limit = Integer(
+        2_000_000, help="Bytes of output kept per cell; the rest is left out with a note."
+    ).tag(config=True)
+    notebook_output_limit = Integer(
+        20_000_000, help="Bytes of output kept for the whole notebook."
+    ).tag(config=True)
+    read_only = List(
+        Unicode(), default_value=[str(Path(course_utils.__file__).resolve().parent)],
+        help="Host folders the notebook may read (read-only, at their own paths), besides the virtual "
+             "environment. The default is the course's importable code (course_utils).",
+    ).tag(config=True)
+    environment_variables = List(
+        Unicode(), default_value=["NBGRADER_EXECUTION", "COURSE_FAST", "COURSE_DATA_DIR", "TF_CPP_MIN_LOG_LEVEL"],
+        help="Environment variables passed into the sandbox when they are set; of the grader's environment "
+             "nothing else goes in (the sandbox sets PATH, HOME, LANG and TMPDIR).",
+    ).tag(config=True)
+    scratch_directory = Unicode(
+        "", help="Where the scratch folders are made (default: the system's temporary folder)."
+    ).tag(config=True)
+    cpus = Integer(None, allow_none=True, help="Thread-pool size hint for the notebook (not enforced).").tag(
+        config=True)
+
+    def preprocess(self, nb, resources):
+        key = secrets.token_bytes(32)
+        folder = Path((resources.get("metadata") or {}).get("path") or ".")
+        scratch = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch_directory or None))
+        try:
+            shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
+            result = run_sandboxed(
+                [sys.executable, "-I", str(EXECUTOR)], scratch=scratch,
+                read_only=[EXECUTOR, *map(Path, self.read_only)], env=self.sandbox_environment(),
+                limits=self.limits(nb), stdin=self.request(nb, key))
+        finally:
+            remove_tree(scratch)
+        outcome = merge_records(nb, read_records(result.stdout, key), result, self)
+        nb.metadata["sandbox"] = outcome
+        if not outcome["completed"]:
+            self.log.warning("%s: %s", (resources.get("nbgrader") or {}).get("student", "notebook"), outcome["reason"])
+        return nb, resources
+
+    def limits(self, nb) -> Limits:
+        code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
+        return Limits(seconds=self.notebook_timeout, memory_bytes=self.memory_limit, processes=self.process_limit,
+                      output_bytes=self.notebook_output_limit + RECORD_BYTES_PER_CELL * (code_cells + 1) + 2**20,
+                      cpus=self.cpus)
+
+    def sandbox_environment(self) -> dict[str, str]:
+        return {name: os.environ[name] for name in self.environment_variables if name in os.environ}
+
+    def request(self, nb, key: bytes) -> bytes:
+        settings = {name: getattr(self, name) for name in EXECUTE_SETTINGS}
+        settings.update(cell_output_bytes=self.cell_output_limit, notebook_output_bytes=self.notebook_output_limit)
+        return json.dumps({"key": key.hex(), "notebook": nb, "settings": settings}).encode()
+
+
+def remove_tree(path: Path) -> None:
+    """Remove the scratch folder even where the notebook took its own permissions away."""
+    def make_writable_and_retry(function, failed, _):
+        os.chmod(os.path.dirname(failed), stat.S_IRWXU)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, stat.S_IRWXU)
+        function(failed)
+
+    shutil.rmtree(path, onerror=make_writable_and_retry)
+
+
+# -- from records to the graded notebook ---------------------------------------------
+
+def merge_records(nb, records: Records, result: SandboxResult, settings: SandboxedExecute) -> dict:
+    """Put the executor's outputs into ``nb`` and return what happened (the ``sandbox`` metadata)."""
+    code_cells = [index for index, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    reported = set()
+    for record in records.of_type("cell"):
+        index = record.get("index")
+        if index in code_cells:
+            nb.cells[index].outputs = clean_outputs(record.get("outputs"))
+            count = record.get("execution_count")
+            nb.cells[index].execution_count = count if isinstance(count, int) else None
+            reported.add(index)
+    language_info = next((record.get("value") for record in records.of_type("language_info")), None)
+    if isinstance(language_info, dict):
+        nb.metadata["language_info"] = language_info
+
+    interventions = [describe_intervention(nb, record, settings) for record in records.records
+                     if record.get("type") in ("interrupted", "restored")]
+    if records.foreign_lines:
+        interventions.append(f"{records.foreign_lines} line(s) that the grader did not write appeared in its "
+                             "report from the sandbox (ignored)")
+    notes = [f"{cell_name(nb, record['index'])}: {megabytes(record['dropped'])} of output left out (over the "
+             "output limit)" for record in records.of_type("cell") if record.get("dropped")]
+
+    stop_at = next((index for index in code_cells if index not in reported), None)
+    completed = stop_at is None
+    reason = None
+    if not completed:
+        stopped = next(iter(records.of_type("stopped")), None)
+        reason = stop_reason(nb, stop_at, stopped, records, result, settings)
+        mark_stop(nb, stop_at, reason, stopped)
+    return {"completed": completed, "stopped_at": stop_at, "reason": reason, "interventions": interventions,
+            "notes": notes, "seconds": round(result.seconds, 1)}
+
+
+def cell_name(nb, index: int | None) -> str:
+    """How a teacher finds the cell: its nbgrader id, else its number."""
+    if index is None or not 0 <= index < len(nb.cells):
+        return "the notebook"
+    grade_id = nb.cells[index].metadata.get("nbgrader", {}).get("grade_id")
+    return f"cell '{grade_id}'" if grade_id else f"cell {index + 1}"
+
+
+def describe_intervention(nb, record: dict, settings: SandboxedExecute) -> str:
+    name = cell_name(nb, record.get("index"))
+    if record["type"] == "interrupted":
+        return f"{name} ran over the {settings.timeout:g} s limit per cell and was interrupted"
+    names = ", ".join(str(item) for item in record.get("names", []))
+    return f"before {name}, the grader put back helpers that the notebook had replaced: {names}"
+
+
+def stop_reason(nb, index: int, stopped: dict | None, records: Records, result: SandboxResult,
+                settings: SandboxedExecute) -> str:
+    """One line for the teacher: why the run ended before ``index`` finished."""
+    name = cell_name(nb, index)
+    if result.out_of_memory:
+        return f"the notebook used more than its {settings.memory_limit / GiB:g} GiB of memory while {name} was running"
+    if result.timed_out:
+        return f"the notebook ran over its {settings.notebook_timeout:g} s time limit while {name} was running"
+    if stopped is not None:
+        why, detail = stopped.get("why"), str(stopped.get("detail", ""))
+        if why == "ignored-interrupt":
+            return f"{name} ran over the {settings.timeout:g} s limit per cell and did not stop when interrupted"
+        if why == "timed-out":
+            return f"{name} ran over the {settings.timeout:g} s limit per cell"
+        if why == "late-output":
+            return f"{name} finished, but its outputs were still arriving {detail} s later"
+        if why == "kernel-died":
+            return f"{detail} while {name} was running"
+        if not records.of_type("running"):
+            return f"the kernel did not start ({detail})"
+        return f"the grader lost contact with the kernel while {name} was running ({detail})"
+    if records.broken_at is not None:
+        return (f"the grader's report from the sandbox was cut short or replayed (record {records.broken_at}): "
+                f"nothing after {name} started is trusted")
+    if not records.records:
+        return f"the grading sandbox did not start ({result.reason or 'no report'}): {result.stderr_text[-300:]}"
+    if result.stdout_truncated:
+        return f"the grader's report from the sandbox grew over its size limit while {name} was running"
+    return f"the grading process ended early ({result.reason or 'no report'}) while {name} was running"
+
+
+def mark_stop(nb, index: int, reason: str, stopped: dict | None) -> None:
+    """The running cell gets the reason as an error; every graded cell after it a "not run" error."""
+    cell = nb.cells[index]
+    partial = stopped.get("outputs") if stopped and stopped.get("index") == index else []
+    traceback = [f"{STOPPED}: {reason}. The cells below were not run."]
+    stderr = str(stopped.get("stderr", "")).strip() if stopped else ""
+    if stderr:
+        traceback += ["", "The kernel's last messages:", *stderr.splitlines()[-20:]]
+    cell.outputs = clean_outputs(partial) + [new_output("error", ename=STOPPED, evalue=reason, traceback=traceback)]
+    for later in nb.cells[index + 1:]:
+        if later.cell_type == "code" and is_grade(later):
+            message = f"not run: grading stopped at {cell_name(nb, index)}"
+            later.outputs = [new_output("error", ename=NOT_RUN, evalue=message, traceback=[f"{NOT_RUN}: {message}"])]
+
+
+def clean_outputs(outputs) -> list:
+    """The outputs that are valid nbformat outputs (the kernel's messages are untrusted), with
+    characters UTF-8 cannot store replaced."""
+    cleaned = []
+    for output in outputs if isinstance(outputs, list) else []:
+        text = json.dumps(output, ensure_ascii=False).encode("utf-8", "replace").decode("utf-8")
+        node = nbformat.from_dict(json.loads(text))
+        try:
+            nbformat.validate(node, ref="output", version=4, version_minor=5)
+        except nbformat.ValidationError:
+            continue
+        cleaned.append(node)
+    return cleaned

@@ -1,0 +1,189 @@
+"""The class that ``tests/test_grade.py`` grades: honest students and hostile ones, as data.
+
+Each :class:`Case` is one student of the tiny assignment (``tiny_course.py``):
+the answer cells handed in, and what must hold after the batch (score, status,
+a piece of the reason). Hostile answers define a correct ``add`` and put their
+act in the ``mean`` answer, after a correct ``mean`` where the act is not
+about scoring: so the score says whether the act stopped the grading (1 of 3)
+or was contained (3 of 3); cheats that would win points have a wrong ``mean``
+(1 of 3 unless the cheat works).
+
+Words in capitals are filled in by the test: ``COURSE_DIR`` (the course
+directory), ``UTILS_DIR`` (course_utils, mounted read-only), ``VENV``,
+``MARKER`` (unique to the run: a process or file carrying it must not
+survive) and ``PORT`` (a TCP server the test runs on the host's 127.0.0.1).
+The limits of the test course are in ``LIMITS``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tiny_course import CORRECT, WRONG
+
+LIMITS = {"timeout": 10, "notebook_timeout": 60, "memory_limit": 2**30, "process_limit": 64}
+
+ROUNDED_MEAN = "def mean(values):\n    return round(sum(values) / len(values))"  # fails only the float check
+
+
+@dataclass(frozen=True)
+class Case:
+    student: str
+    act: str  # what the student does, for the test report
+    answers: dict[str, str]  # exercise -> code (other exercises stay unanswered)
+    score: float
+    status: str
+    reason: str = ""  # must be in the report's reason ("" = the reason is empty)
+    plain_score: float | None = None  # what plain `nbgrader autograde` gives (safe to run unsandboxed)
+    output: str = ""  # must be in the autograded notebook's outputs
+    absent: tuple[str, ...] = ()  # must not be in them
+    needs_memory_cgroup: bool = False
+
+
+def hostile(code: str, mean: str = CORRECT["mean"]) -> dict[str, str]:
+    """Answers: a correct ``add``; ``mean`` followed by the hostile ``code``."""
+    return {"add": CORRECT["add"], "mean": f"{mean}\n{code}"}
+
+
+HONEST = [
+    Case("honest_full", "answers both exercises", dict(CORRECT), 3.0, "normal", plain_score=3.0),
+    Case("honest_prints", "answers with prints and a helper", {
+        "add": "def add(a, b):\n    print('adding', a, b)\n    return sum([a, b])",
+        "mean": "def _total(values):\n    return math.fsum(values)\n\ndef mean(values):\n"
+                "    return _total(values) / len(values)\nprint(mean([1, 2]))"},
+         3.0, "normal", plain_score=3.0),
+    Case("honest_mistakes", "answers both wrongly", dict(WRONG), 0.0, "normal", plain_score=0.0),
+]
+
+HOSTILE = [
+    Case("sys_exit", "sys.exit() in an answer", hostile("import sys\nsys.exit()"), 3.0, "normal"),
+    Case("os_exit", "os._exit(1): the kernel exits", hostile("import os\nos._exit(1)"),
+         1.0, "failed", "the kernel exited with code 1 while cell 'mean' was running"),
+    Case("kill_kernel", "os.kill(os.getpid(), 9)", hostile("import os\nos.kill(os.getpid(), 9)"),
+         1.0, "failed", "the kernel was killed by signal 9 (SIGKILL) while cell 'mean' was running"),
+    Case("infinite_loop", "an infinite loop", hostile("while True:\n    pass"),
+         3.0, "normal", "cell 'mean' ran over the 10 s limit per cell and was interrupted"),
+    Case("loop_ignoring_sigint", "an infinite loop that ignores SIGINT",
+         hostile("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+         1.0, "failed", "cell 'mean' ran over the 10 s limit per cell and did not stop when interrupted"),
+    Case("memory_bomb", "allocates memory until something gives",
+         hostile("blocks = []\nwhile True:\n    blocks.append(b'x' * 2**26)"),
+         1.0, "failed", "the notebook used more than its 1 GiB of memory while cell 'mean' was running",
+         needs_memory_cgroup=True),
+    Case("fork_bomb", "a fork bomb (each child forks until the process limit, then waits)", hostile((
+        "import os, time\n"
+        "def _bomb():\n"
+        "    while True:\n"
+        "        try:\n"
+        "            os.fork()\n"
+        "        except OSError:\n"
+        "            time.sleep(1000)\n"
+        "if os.fork() == 0:\n"
+        "    _bomb()\n"
+        "time.sleep(2)\n"
+        "print('processes in the sandbox:', sum(name.isdigit() for name in os.listdir('/proc')))")),
+         3.0, "normal", output="processes in the sandbox:"),
+    Case("huge_print", "prints 100 MB", hostile("print('x' * 100_000_000)"),
+         3.0, "normal", output="[Output cut by the grader:"),
+    Case("network", "connects to a server on the host's 127.0.0.1 and looks up a name", hostile((
+        "import socket\n"
+        "try:\n"
+        "    with socket.create_connection(('127.0.0.1', PORT), timeout=3) as connection:\n"
+        "        connection.sendall(b'MARKER')\n"
+        "    print('CONNECTED')\n"
+        "except OSError as error:\n"
+        "    print('no connection:', type(error).__name__)\n"
+        "try:\n"
+        "    socket.getaddrinfo('example.com', 80)\n"
+        "    print('NAME RESOLVED')\n"
+        "except OSError as error:\n"
+        "    print('no name lookup:', type(error).__name__)")),
+         3.0, "normal", output="no connection: ConnectionRefusedError", absent=("CONNECTED", "NAME RESOLVED")),
+    Case("write_outside", "writes into the course, the gradebook, another student's files, the code", hostile((
+            "import pathlib\n"
+            "for target in ['COURSE_DIR/solutions/tiny/tiny.ipynb', 'COURSE_DIR/notebooks/tiny/tiny.ipynb',\n"
+            "               'COURSE_DIR/nbgrader_config.py', 'COURSE_DIR/autograde/gradebook.db',\n"
+            "               'COURSE_DIR/autograde/submitted/honest_full/tiny/tiny.ipynb',\n"
+            "               'COURSE_DIR/autograde/submitted/write_outside/tiny/tiny.ipynb',\n"
+            "               'UTILS_DIR/MARKER.txt', 'VENV/MARKER.txt', '/tmp/MARKER.txt']:\n"
+            "    try:\n"
+            "        pathlib.Path(target).write_text('overwritten by MARKER')\n"
+            "        print('WROTE', target)\n"
+            "    except OSError as error:\n"
+            "        print('could not write', target, type(error).__name__)")),
+         3.0, "normal", output="could not write", absent=("WROTE COURSE_DIR", "WROTE UTILS_DIR", "WROTE VENV")),
+    Case("read_solutions", "steals mean from solutions/ or another student's submission", hostile((
+        "import json\n"
+        "stolen = None\n"
+        "for path in ['COURSE_DIR/solutions/tiny/tiny.ipynb',\n"
+        "             'COURSE_DIR/autograde/submitted/honest_full/tiny/tiny.ipynb']:\n"
+        "    try:\n"
+        "        cells = json.load(open(path))['cells']\n"
+        "        stolen = next(''.join(cell['source']) for cell in cells\n"
+        "                      if cell['metadata'].get('nbgrader', {}).get('grade_id') == 'mean')\n"
+        "        print('READ', path)\n"
+        "    except OSError as error:\n"
+        "        print('could not read', path, type(error).__name__)\n"
+        "if stolen:\n"
+        "    exec(stolen)"), mean="def mean(values):\n    return 0"),
+         1.0, "normal", output="could not read", absent=("BEGIN SOLUTION", "READ COURSE_DIR")),
+    Case("replace_helper", "replaces math.isclose, which the check uses",
+         hostile("math.isclose = lambda *args, **kwargs: True", mean=ROUNDED_MEAN),
+         1.0, "normal", "the grader put back helpers that the notebook had replaced: math.isclose", plain_score=3.0),
+    Case("rebind_helper", "rebinds the name math to a fake module",
+         hostile("import types\nmath = types.SimpleNamespace(isclose=lambda *args, **kwargs: True)",
+                 mean=ROUNDED_MEAN),
+         1.0, "normal", "the grader put back helpers that the notebook had replaced: math", plain_score=3.0),
+    Case("background_process", "starts detached processes (a new session, a double-forked daemon)", hostile((
+            "import os, subprocess, sys\n"
+            "sleeper = [sys.executable, '-c', 'import time; time.sleep(600)', 'MARKER']\n"
+            "subprocess.Popen(sleeper, start_new_session=True, stdin=subprocess.DEVNULL,\n"
+            "                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "if os.fork() == 0:\n"
+            "    os.setsid()\n"
+            "    if os.fork() == 0:\n"
+            "        os.execv(sys.executable, sleeper)\n"
+            "    os._exit(0)\n"
+            "print('started')")),
+         3.0, "normal", output="started"),
+    Case("overwrite_gradebook", "opens the gradebook with sqlite3 to give itself points", hostile((
+        "import sqlite3\n"
+        "for path in ['COURSE_DIR/autograde/gradebook.db', 'gradebook.db']:\n"
+        "    try:\n"
+        "        with sqlite3.connect(path) as db:\n"
+        "            db.execute('UPDATE grade SET auto_score = 100')\n"
+        "            db.execute('DROP TABLE grade')\n"
+        "        print('CHANGED', path)\n"
+        "    except sqlite3.Error as error:\n"
+        "        print('could not change', path, error)")),
+         3.0, "normal", output="could not change", absent=("CHANGED COURSE_DIR",)),
+    Case("forge_report", "writes forged records into the executor's report, reads its memory", hostile((
+        "import json, os\n"
+        "forged = '0' * 64 + ' ' + json.dumps({'seq': 9, 'type': 'end'}) + '\\n'\n"
+        "for path in ['/proc/1/fd/1', f'/proc/{os.getppid()}/fd/1', '/proc/self/fd/1']:\n"
+        "    try:\n"
+        "        with open(path, 'w') as stream:\n"
+        "            stream.write(forged)\n"
+        "        print('wrote', path)\n"
+        "    except OSError as error:\n"
+        "        print('could not write', path, type(error).__name__)\n"
+        "for path in [f'/proc/{os.getppid()}/environ', f'/proc/{os.getppid()}/mem']:\n"
+        "    try:\n"
+        "        open(path, 'rb').read(100)\n"
+        "        print('READ', path)\n"
+        "    except OSError as error:\n"
+        "        print('could not read', path, type(error).__name__)"), mean="def mean(values):\n    return 0"),
+         1.0, "normal", "line(s) that the grader did not write appeared in its report", output="could not read",
+         absent=("READ /proc",)),
+    Case("kill_grader", "kills the executor (its parent process)",
+         hostile("import os\nos.kill(os.getppid(), 9)"),
+         1.0, "failed", "the grading process ended early (killed by signal 9 (SIGKILL)) while cell 'mean' was running"),
+]
+
+PROBLEM_FOLDERS = [  # what validation makes of them (tests/test_validate.py covers the kinds in depth)
+    Case("misnamed", "hands in 'tiny (1).ipynb'", dict(CORRECT), 3.0, "repaired"),
+    Case("empty_folder", "hands in nothing", {}, 0.0, "not graded",
+         "nothing submitted: 'tiny.ipynb' is missing and the folder is empty"),
+    Case("pdf", "hands in a PDF named tiny.ipynb", {}, 0.0, "not graded", "'tiny.ipynb' is a PDF document"),
+]
+
+CLASS = HONEST + HOSTILE + PROBLEM_FOLDERS
