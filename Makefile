@@ -32,9 +32,11 @@ system-packages:
 course: $(STAMP)
 	$(PY) -m course_autograde.run_course
 
-# The test suite (fast mode: small subsets, few training steps).
+# The test suite (fast mode: small subsets, few training steps), on two workers, a test file each at a time
+# (so that a file's fixtures are built once). TESTS="-n 0" runs it in one process.
+TESTS ?= -n 2 --dist loadfile
 test: $(STAMP) system-packages
-	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest --durations=15
+	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest $(TESTS) --durations=15
 
 # Grade a class, each submission in its own sandbox: make grade ASSIGNMENT=01_convolutions [STUDENTS="id1 id2"]
 grade: $(STAMP) system-packages

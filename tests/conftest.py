@@ -45,6 +45,21 @@ def generated_course(tmp_path_factory):
     return course
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its timings and lines to the controller, which prints them."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["course_timings"] = dict(_TIMINGS)
+        workeroutput["course_lines"] = list(_LINES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    output = getattr(node, "workeroutput", {})
+    _TIMINGS.update(output.get("course_timings", {}))
+    _LINES.extend(output.get("course_lines", []))
+
+
 def pytest_terminal_summary(terminalreporter):
     if _TIMINGS:
         terminalreporter.section("course timings")

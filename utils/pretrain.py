@@ -265,10 +265,15 @@ def stand_in(reasons: list[str]):
     """A backbone trained for a few steps (fast mode, no pretrained weights): the code runs, the maps mean little."""
     from .backbones import Backbone
 
+    import fcntl
+
     folder = settings.cache_dir() / "backbones" / "stand-in"
+    folder.mkdir(parents=True, exist_ok=True)
     weights = folder / backbones.WEIGHTS_FILE
-    if not weights.exists():
-        pretrain(run_dir=folder / "run", fast=True, output=weights, verbose=2)
+    with open(folder / "lock", "w") as lock:  # two processes (test workers, kernels) build it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not weights.exists():
+            pretrain(run_dir=folder / "run", fast=True, output=weights, verbose=2)
     model = backbones.resnet18(len(IMAGENETTE_CLASSES))
     model.load_weights(weights)
     return Backbone("stand-in", model, tuple(IMAGENETTE_CLASSES), 96,
