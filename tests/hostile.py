@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from tiny_course import CORRECT, WRONG
 
-LIMITS = {"timeout": 10, "notebook_timeout": 60, "memory_limit": 2**30, "process_limit": 64}
+LIMITS = {"timeout": 5, "notebook_timeout": 60, "memory_limit": 2**30, "process_limit": 64}
 
 ROUNDED_MEAN = "def mean(values):\n    return round(sum(values) / len(values))"  # fails only the float check
 
@@ -61,10 +61,10 @@ HOSTILE = [
     Case("kill_kernel", "os.kill(os.getpid(), 9)", hostile("import os\nos.kill(os.getpid(), 9)"),
          1.0, "failed", "the kernel was killed by signal 9 (SIGKILL) while cell 'mean' was running"),
     Case("infinite_loop", "an infinite loop", hostile("while True:\n    pass"),
-         3.0, "normal", "cell 'mean' ran over the 10 s limit per cell and was interrupted"),
+         3.0, "normal", "cell 'mean' ran over the 5 s limit per cell and was interrupted"),
     Case("loop_ignoring_sigint", "an infinite loop that ignores SIGINT",
          hostile("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
-         1.0, "failed", "cell 'mean' ran over the 10 s limit per cell and did not stop when interrupted"),
+         1.0, "failed", "cell 'mean' ran over the 5 s limit per cell and did not stop when interrupted"),
     Case("memory_bomb", "allocates memory until something gives",
          hostile("blocks = []\nwhile True:\n    blocks.append(b'x' * 2**26)"),
          1.0, "failed", "the notebook used more than its 1 GiB of memory while cell 'mean' was running",
