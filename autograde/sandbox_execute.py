@@ -397,7 +397,7 @@ async def kernel_status(client) -> str:
         code = None
     if code is None:
         return "the kernel stopped answering"
-    if code < 0:
+    if code < 0:  # as sandbox._reason does: this file runs alone inside the sandbox, so it imports nothing of ours
         try:
             name = signal.Signals(-code).name
         except ValueError:

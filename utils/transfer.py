@@ -526,12 +526,10 @@ def localise_pets(model, base, pets: list[dict], feature_layer: str, size: int =
     the CAMs at photo size (for ``plots.cam_gallery``, see :func:`gallery_items`), and (h, w)
     of the final feature map (7x7 at 224 pixels).
     """
-    import tensorflow as tf
-
     from . import cam
     from .datasets import CATS_VS_DOGS_CLASSES
 
-    x = np.stack([tf.image.resize(p["image"], (size, size), antialias=True).numpy() for p in pets]) * 255.0
+    x = np.concatenate([photo_batch(p["image"], size) for p in pets])
     features = np.asarray(base(x, training=False))
     probabilities = np.asarray(model(x, training=False))
     kernel = np.asarray(model.get_layer("predictions").kernel)
