@@ -45,6 +45,32 @@ def generated_course(tmp_path_factory):
     return course
 
 
+# Under ``--dist loadgroup`` (``make test``) a group runs on one worker, so that its fixtures are built
+# once: a test file is a group, except the nbgrader runs, one group per assignment (each a full
+# execution of the notebook), which would otherwise all wait on one worker. Workers take groups
+# in collection order, so the costliest (worker seconds in the fresh-clone runs of session 8)
+# come first instead of starting last.
+COSTLIEST_GROUPS = ["test_nbgrader.py::06_transfer_cam", "test_grade.py", "test_nbgrader.py::05_resnet34",
+                    "test_nbgrader.py::04_resnet50", "test_nbgrader.py::01_convolutions",
+                    "test_nbgrader.py::02_identity_block", "test_backbones.py", "test_04_resnet50.py"]
+
+
+def group_of(item) -> str:
+    group = item.path.name
+    if group == "test_nbgrader.py":
+        callspec = getattr(item, "callspec", None)
+        group += "::" + (callspec.params["assignment"] if callspec else "01_convolutions")
+    return group
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    rank = {group: i for i, group in enumerate(COSTLIEST_GROUPS)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group_of(item)))
+    items.sort(key=lambda item: rank.get(group_of(item), len(rank)))  # stable: files keep their order
+
+
 def pytest_sessionfinish(session):
     """Under pytest-xdist, a worker hands its timings and lines to the controller, which prints them."""
     workeroutput = getattr(session.config, "workeroutput", None)
