@@ -32,9 +32,9 @@ system-packages:
 course: $(STAMP)
 	$(PY) -m course_autograde.run_course
 
-# The test suite (fast mode: small subsets, few training steps), on two workers, a group of tests each at
-# a time, costliest first (tests/conftest.py). TESTS="-n 0" runs it in one process.
-TESTS ?= -n 2 --dist loadgroup --no-loadscope-reorder
+# The test suite (fast mode: small subsets, few training steps), on two workers, a test file (or class)
+# each at a time, costliest first (tests/conftest.py). TESTS="-n 0" runs it in one process.
+TESTS ?= -n 2 --dist loadscope --no-loadscope-reorder
 test: $(STAMP) system-packages
 	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest $(TESTS) --durations=15
 

@@ -45,30 +45,24 @@ def generated_course(tmp_path_factory):
     return course
 
 
-# Under ``--dist loadgroup`` (``make test``) a group runs on one worker, so that its fixtures are built
-# once: a test file is a group, except the nbgrader runs, one group per assignment (each a full
-# execution of the notebook), which would otherwise all wait on one worker. Workers take groups
-# in collection order, so the costliest (worker seconds in the fresh-clone runs of session 8)
-# come first instead of starting last.
-COSTLIEST_GROUPS = ["test_nbgrader.py::06_transfer_cam", "test_grade.py", "test_nbgrader.py::05_resnet34",
-                    "test_nbgrader.py::04_resnet50", "test_nbgrader.py::01_convolutions",
-                    "test_nbgrader.py::02_identity_block", "test_backbones.py", "test_04_resnet50.py"]
+# Under ``--dist loadscope`` (``make test``) a scope runs on one worker, so that its fixtures are
+# built once: a test file, or a class (test_nbgrader.py has one per assignment, each a full
+# execution of the notebook, which would otherwise all wait on one worker). Workers take scopes
+# in collection order (``--no-loadscope-reorder``), so the costliest (worker seconds in the
+# fresh-clone runs of session 8) come first instead of starting last.
+COSTLIEST_SCOPES = ["test_nbgrader.py::TestNbgrader_06_transfer_cam", "test_grade.py",
+                    "test_nbgrader.py::TestNbgrader_05_resnet34", "test_nbgrader.py::TestNbgrader_04_resnet50",
+                    "test_nbgrader.py::TestNbgrader_01_convolutions", "test_nbgrader.py::TestNbgrader_02_identity_block",
+                    "test_backbones.py", "test_04_resnet50.py"]
 
 
-def group_of(item) -> str:
-    group = item.path.name
-    if group == "test_nbgrader.py":
-        callspec = getattr(item, "callspec", None)
-        group += "::" + (callspec.params["assignment"] if callspec else "01_convolutions")
-    return group
+def scope_of(item) -> str:
+    return item.path.name + (f"::{item.cls.__name__}" if item.cls is not None else "")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    rank = {group: i for i, group in enumerate(COSTLIEST_GROUPS)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(group_of(item)))
-    items.sort(key=lambda item: rank.get(group_of(item), len(rank)))  # stable: files keep their order
+    rank = {scope: i for i, scope in enumerate(COSTLIEST_SCOPES)}
+    items.sort(key=lambda item: rank.get(scope_of(item), len(rank)))  # stable: files keep their order
 
 
 def pytest_sessionfinish(session):

@@ -85,81 +85,98 @@ def check_scores(scores: dict) -> dict:
     return {name: value for name, value in scores.items() if name.startswith("check_")}
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_scores_lose_exactly_the_exercises_with_mistakes(assignment, graded):
-    scores = graded(assignment).scores(assignment)
-    full = points(assignment)
-    assert check_scores(scores["solution"]) == {name: (value, value) for name, value in full.items()}
-    assert set(scores) == set(students(assignment))
-    if assignment == UNTOUCHED_IN:
-        assert check_scores(scores["untouched"]) == {name: (0.0, value) for name, value in full.items()}
-    for student, entries in handed_in(assignment).items():
-        lost = {f"check_{e.exercise}" for e in entries if not isinstance(e, Alternative)}
-        expected = {name: (0.0 if name in lost else value, value) for name, value in full.items()}
-        assert check_scores(scores[student]) == expected, student
+class NbgraderRun:
+    """The tests of one assignment's nbgrader run. One class per assignment (made below), so that
+    pytest-xdist's ``--dist loadscope`` runs an assignment's tests on one worker (its run made
+    once there) while the six runs spread over the workers."""
+
+    assignment: str
+
+    def test_scores_lose_exactly_the_exercises_with_mistakes(self, graded):
+        assignment = self.assignment
+        scores = graded(assignment).scores(assignment)
+        full = points(assignment)
+        assert check_scores(scores["solution"]) == {name: (value, value) for name, value in full.items()}
+        assert set(scores) == set(students(assignment))
+        if assignment == UNTOUCHED_IN:
+            assert check_scores(scores["untouched"]) == {name: (0.0, value) for name, value in full.items()}
+        for student, entries in handed_in(assignment).items():
+            lost = {f"check_{e.exercise}" for e in entries if not isinstance(e, Alternative)}
+            expected = {name: (0.0 if name in lost else value, value) for name, value in full.items()}
+            assert check_scores(scores[student]) == expected, student
+
+    def test_feedback_names_each_mistake(self, graded):
+        assignment = self.assignment
+        course = graded(assignment)
+        if assignment == UNTOUCHED_IN:
+            assert "not written yet" in html.unescape(course.feedback_path("untouched", assignment).read_text())
+        for student, entries in handed_in(assignment).items():
+            text = html.unescape(course.feedback_path(student, assignment).read_text())
+            for mistake in (e for e in entries if isinstance(e, Mistake)):
+                for word in mistake.words:
+                    assert word in text, f"{student}: the feedback on {mistake.exercise} does not say {word!r}"
+
+    def test_solution_runs_without_errors_and_every_check_prints_its_pass_line(self, graded):
+        assignment = self.assignment
+        course = graded(assignment)
+        assert course.error_outputs("solution", assignment) == []
+        printed = "".join(o.get("text", "") for cell in course.autograded("solution", assignment).cells
+                          if cell.cell_type == "code" for o in cell.get("outputs", []))
+        shown = [o for cell in course.autograded("solution", assignment).cells if cell.cell_type == "code"
+                 for o in cell.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
+        assert shown, "the notebook shows nothing"
+        for exercise in answer_sources(read_notebook(notebook_path(assignment))):
+            assert f"\u2714 {exercise}: all checks passed." in printed
+            assert f"\u2714 {exercise}: hidden checks passed." in printed
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_feedback_names_each_mistake(assignment, graded):
-    course = graded(assignment)
-    if assignment == UNTOUCHED_IN:
-        assert "not written yet" in html.unescape(course.feedback_path("untouched", assignment).read_text())
-    for student, entries in handed_in(assignment).items():
-        text = html.unescape(course.feedback_path(student, assignment).read_text())
-        for mistake in (e for e in entries if isinstance(e, Mistake)):
-            for word in mistake.words:
-                assert word in text, f"{student}: the feedback on {mistake.exercise} does not say {word!r}"
+class FailedChecks:
+    """For the assignments whose class has a student besides the solution."""
+
+    def test_failed_check_shows_a_short_message_without_traceback(self, graded):
+        assignment = self.assignment
+        course = graded(assignment)
+        failures = []
+        for student in students(assignment)[1:]:
+            for cell in course.autograded(student, assignment).cells:
+                if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+                    failures += [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        assert failures
+        for output in failures:
+            text = ANSI.sub("", "\n".join(output["traceback"]))
+            assert len(text.splitlines()) <= 8, text
+            assert "Traceback" not in text and "course_utils" not in text and "site-packages" not in text, text
+            assert "/utils/checks" not in text, text
 
 
-@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if len(students(a)) > 1])
-def test_failed_check_shows_a_short_message_without_traceback(assignment, graded):
-    course = graded(assignment)
-    failures = []
-    for student in students(assignment)[1:]:
-        for cell in course.autograded(student, assignment).cells:
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-                failures += [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    assert failures
-    for output in failures:
-        text = ANSI.sub("", "\n".join(output["traceback"]))
-        assert len(text.splitlines()) <= 8, text
-        assert "Traceback" not in text and "course_utils" not in text and "site-packages" not in text, text
-        assert "/utils/checks" not in text, text
+class Notebook01Only:
+    """What the student of notebook 01 hands in shows (the catalogue's CLASS says why)."""
+
+    def test_a_correct_answer_that_warns_gets_full_marks_and_a_note(self, graded):
+        assignment = "01_convolutions"
+        course = graded(assignment)
+        assert "warns_and_writes_to_stderr" in CATALOGUES[assignment].CLASS["student"]
+        scores = check_scores(course.scores(assignment)["student"])
+        assert scores["check_conv_output_size"][0] == scores["check_conv_output_size"][1] > 0, scores
+        cells = course.autograded("student", assignment).cells
+        outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+                   if o.get("output_type") == "stream"]
+        assert not [o for o in outputs if o["name"] == "stderr"]
+        assert "note (costs no points): UserWarning" in "".join(o["text"] for o in outputs)
+
+    def test_a_crash_in_the_students_code_quotes_their_cell_and_line(self, graded):
+        assignment = "01_convolutions"
+        assert "static_batch_size" in CATALOGUES[assignment].CLASS["student"]
+        cells = graded(assignment).autograded("student", assignment).cells
+        check = next(c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == "check_DepthPool")
+        text = ANSI.sub("", "\n".join(line for o in check.outputs if o.get("output_type") == "error"
+                                       for line in o["traceback"]))
+        assert "raised TypeError" in text and "in your code:" in text, text
+        assert re.search(r"Cell In\[\d+\], line \d+, in call: .*tf\.reshape", text), text
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_runs_without_errors_and_every_check_prints_its_pass_line(assignment, graded):
-    course = graded(assignment)
-    assert course.error_outputs("solution", assignment) == []
-    printed = "".join(o.get("text", "") for cell in course.autograded("solution", assignment).cells
-                      if cell.cell_type == "code" for o in cell.get("outputs", []))
-    shown = [o for cell in course.autograded("solution", assignment).cells if cell.cell_type == "code"
-             for o in cell.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
-    assert shown, "the notebook shows nothing"
-    for exercise in answer_sources(read_notebook(notebook_path(assignment))):
-        assert f"\u2714 {exercise}: all checks passed." in printed
-        assert f"\u2714 {exercise}: hidden checks passed." in printed
-
-
-def test_a_correct_answer_that_warns_gets_full_marks_and_a_note(graded):
-    assignment = "01_convolutions"
-    course = graded(assignment)
-    assert "warns_and_writes_to_stderr" in CATALOGUES[assignment].CLASS["student"]
-    scores = check_scores(course.scores(assignment)["student"])
-    assert scores["check_conv_output_size"][0] == scores["check_conv_output_size"][1] > 0, scores
-    cells = course.autograded("student", assignment).cells
-    outputs = [o for cell in cells if cell.cell_type == "code" for o in cell.get("outputs", [])
-               if o.get("output_type") == "stream"]
-    assert not [o for o in outputs if o["name"] == "stderr"]
-    assert "note (costs no points): UserWarning" in "".join(o["text"] for o in outputs)
-
-
-def test_a_crash_in_the_students_code_quotes_their_cell_and_line(graded):
-    assignment = "01_convolutions"
-    assert "static_batch_size" in CATALOGUES[assignment].CLASS["student"]
-    cells = graded(assignment).autograded("student", assignment).cells
-    check = next(c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == "check_DepthPool")
-    text = ANSI.sub("", "\n".join(line for o in check.outputs if o.get("output_type") == "error"
-                                   for line in o["traceback"]))
-    assert "raised TypeError" in text and "in your code:" in text, text
-    assert re.search(r"Cell In\[\d+\], line \d+, in call: .*tf\.reshape", text), text
+for _assignment in ASSIGNMENTS:
+    _bases = (NbgraderRun, *([FailedChecks] if len(students(_assignment)) > 1 else []),
+              *([Notebook01Only] if _assignment == UNTOUCHED_IN else []))
+    _name = f"TestNbgrader_{_assignment}"
+    globals()[_name] = type(_name, _bases, {"assignment": _assignment})
