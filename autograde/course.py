@@ -29,6 +29,7 @@ class GradingCourse:
         self.root = Path(root)
         self.assignments = list(assignments)
         self.fast = fast
+        self.environment: dict[str, str] = {}  # extra environment variables of the nbgrader commands
         (self.root / "autograde").mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO_ROOT / "autograde" / "nbgrader_config.py", self.root / "nbgrader_config.py")
         for assignment in self.assignments:
@@ -40,7 +41,7 @@ class GradingCourse:
 
     # -- nbgrader commands ------------------------------------------------
     def nbgrader(self, *args: str) -> str:
-        env = dict(os.environ)
+        env = {**os.environ, **self.environment}
         # nbgrader runs helper programs (alembic) and kernels found on PATH: use this environment's.
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env.pop("MPLBACKEND", None)  # feedback should show the figures (inline backend)

@@ -53,7 +53,7 @@ from nbgrader.converters import Autograde, NbGraderException
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-from .preprocessors import SandboxedExecute
+from .preprocessors import JudgeChecks, SandboxedExecute
 from .sandbox import SandboxUnavailable, find_bwrap
 from .validate import Validation, prepare_class, write_report
 
@@ -122,10 +122,19 @@ def use_sandbox(app: AutogradeApp, copies: Path) -> None:
 def check_pipeline(converter: Autograde) -> None:
     """Refuse a configuration that would run students' code outside the sandbox: every
     executing step (an nbclient NotebookClient, as nbgrader's Execute is) must be a
-    SandboxedExecute, and the autograde pipeline must have one."""
+    SandboxedExecute, and the autograde pipeline must have one, followed by JudgeChecks
+    (without it, a check cell graded in the sandbox shows no verdict)."""
+    def classes(steps):
+        return [import_item(step) if isinstance(step, str) else step for step in steps]
+
     def executing(steps):
-        steps = [import_item(step) if isinstance(step, str) else step for step in steps]
-        return [step for step in steps if isinstance(step, type) and issubclass(step, NotebookClient)]
+        return [step for step in classes(steps) if isinstance(step, type) and issubclass(step, NotebookClient)]
+
+    steps = classes(converter.autograde_preprocessors)
+    sandboxed = [i for i, step in enumerate(steps) if isinstance(step, type) and issubclass(step, SandboxedExecute)]
+    if sandboxed and not any(isinstance(step, type) and issubclass(step, JudgeChecks) for step in steps[sandboxed[-1]:]):
+        raise GradingSetupError("the configured autograde pipeline has no JudgeChecks after SandboxedExecute: the "
+                                "check cells would have no verdict (see autograde/grade_config.py)")
 
     executes = executing(converter.sanitize_preprocessors) + executing(converter.autograde_preprocessors)
     if not executing(converter.autograde_preprocessors) or any(

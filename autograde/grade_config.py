@@ -8,13 +8,15 @@ only through ``SandboxedExecute``.
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
 
-from course_autograde.preprocessors import SandboxedExecute
+from course_autograde.preprocessors import JudgeChecks, SandboxedExecute
 
 c = get_config()  # noqa: F821  (provided by traitlets when the file is loaded)
 
-# nbgrader 0.9.6's Autograde.autograde_preprocessors, with Execute replaced.
+# nbgrader 0.9.6's Autograde.autograde_preprocessors, with Execute replaced by the sandbox and
+# the check cells' verdicts made outside it.
 c.Autograde.autograde_preprocessors = [
     SandboxedExecute,
+    JudgeChecks,
     IgnorePattern,
     ClearMetadataPreprocessor,
     LimitOutput,

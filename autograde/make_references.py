@@ -3,8 +3,10 @@
 Each assignment of the registry (``course_utils.checks.ASSIGNMENTS``) runs
 the solution's answers (imports + answer cells, see :mod:`.notebook_code`)
 through its exercises' own ``run`` functions, the same calls the checks make
-(``CHECKS.build_references``), and stores the outputs in
-``course_utils/reference_values/<assignment>.json``.
+(``CHECKS.build_references``), and stores the outputs: the visible cases' in
+``course_utils/reference_values/<assignment>.json`` (package data, shipped to
+students), the hidden cases' in ``autograde/hidden_references/<assignment>.json``
+(the instructor's side, read by the grader only).
 
     python -m course_autograde.make_references            # write all
     python -m course_autograde.make_references --check    # compare, write nothing
@@ -26,15 +28,17 @@ def build(assignment: str, solutions_root: Path | None = None) -> dict:
     return checks.module(assignment).CHECKS.build_references(solution_namespace(path))
 
 
-def write(assignment: str, directory: Path | None = None) -> Path:
-    return references.save(assignment, build(assignment), directory)
+def write(assignment: str, directory: Path | None = None, hidden_directory: Path | None = None):
+    """Both reference files of ``assignment`` (visible, hidden); returns their paths."""
+    return references.save_parts(assignment, build(assignment), directory, hidden_directory)
 
 
 def check(assignment: str) -> list[str]:
     """Differences between the stored references and freshly built ones."""
     with tempfile.TemporaryDirectory() as tmp:
-        write(assignment, Path(tmp))
-        return references.differences(references.load(assignment), references.load(assignment, Path(tmp)))
+        write(assignment, Path(tmp) / "visible", Path(tmp) / "hidden")
+        fresh = references.load(assignment, Path(tmp) / "visible", Path(tmp) / "hidden")
+        return references.differences(references.load(assignment), fresh)
 
 
 def main() -> int:
@@ -52,7 +56,7 @@ def main() -> int:
                 print(f"  {problem}")
             status |= bool(problems)
         else:
-            print(f"wrote {write(name)}")
+            print("wrote " + " and ".join(map(str, write(name))))
     return status
 
 

@@ -524,6 +524,21 @@ class _Cgroups:
                 raise SandboxError(f"processes are left in {directory}")
 
 
+def leftover_cgroups(created_by: int | None = None) -> list[Path]:
+    """The sandboxes' cgroups still there: those made by process ``created_by``, or (``None``)
+    those whose maker has ended, which nothing will remove. A sandbox being run by another
+    process (another grader or test run on the machine) is not left over."""
+    found = []
+    for parent in _cgroup_mounts().values():
+        for path in parent.glob(f"{CGROUP_PREFIX}*"):
+            maker = path.name[len(CGROUP_PREFIX):].split("-")[0]
+            if not maker.isdigit():
+                continue
+            if int(maker) == created_by or (created_by is None and not Path("/proc", maker).exists()):
+                found.append(path)
+    return found
+
+
 def _cgroup_mounts() -> dict[str, Path]:
     """Where this process's own cgroup is, per v1 controller ("memory", "pids")
     and for v2 (key ""), from /proc/self/cgroup and /proc/self/mountinfo."""

@@ -6,12 +6,13 @@ a piece of the reason). Hostile answers define a correct ``add`` and put their
 act in the ``mean`` answer, after a correct ``mean`` where the act is not
 about scoring: so the score says whether the act stopped the grading (1 of 3)
 or was contained (3 of 3); cheats that would win points have a wrong ``mean``
-(1 of 3 unless the cheat works).
+(1 of 3 unless the cheat works). The students whose names start with ``cheat_``
+are safe to grade with plain nbgrader too, which the test does for comparison.
 
 Words in capitals are filled in by the test: ``COURSE_DIR`` (the course
 directory), ``UTILS_DIR`` (course_utils, mounted read-only), ``VENV``,
 ``MARKER`` (unique to the run: a process or file carrying it must not
-survive) and ``PORT`` (a TCP server the test runs on the host's 127.0.0.1).
+survive), ``HIDDEN_DIR`` (the hidden references, which only the grader reads) and ``PORT`` (a TCP server the test runs on the host's 127.0.0.1).
 The limits of the test course are in ``LIMITS``.
 """
 from __future__ import annotations
@@ -126,13 +127,42 @@ HOSTILE = [
         "if stolen:\n"
         "    exec(stolen)"), mean="def mean(values):\n    return 0"),
          1.0, "normal", output="could not read", absent=("BEGIN SOLUTION", "READ COURSE_DIR")),
-    Case("replace_helper", "replaces math.isclose, which the check uses",
-         hostile("math.isclose = lambda *args, **kwargs: True", mean=ROUNDED_MEAN),
-         1.0, "normal", "the grader put back helpers that the notebook had replaced: math.isclose", plain_score=3.0),
-    Case("rebind_helper", "rebinds the name math to a fake module",
-         hostile("import types\nmath = types.SimpleNamespace(isclose=lambda *args, **kwargs: True)",
-                 mean=ROUNDED_MEAN),
-         1.0, "normal", "the grader put back helpers that the notebook had replaced: math", plain_score=3.0),
+    Case("cheat_replace_helper", "replaces numpy.isclose, which the check's comparison uses",
+         hostile("import numpy\nnumpy.isclose = lambda *args, **kwargs: True", mean=ROUNDED_MEAN),
+         1.0, "normal", plain_score=3.0),
+    Case("cheat_rebind_helper", "rebinds the name of the checks module to a fake one",
+         hostile("import types\ntiny_checks = types.SimpleNamespace(check_add=lambda *args, **kwargs: None,\n"
+                 "                                check_mean=lambda *args, **kwargs: None)", mean=WRONG["mean"]),
+         1.0, "normal", "the grader put back helpers that the notebook had replaced: tiny_checks", plain_score=3.0),
+    Case("cheat_patch_checks", "replaces the check function with one that prints the pass line",
+         hostile("tiny_checks.check_mean = lambda *args, **kwargs: print('\u2714 mean: all checks passed.')",
+                 mean=WRONG["mean"]),
+         1.0, "normal", "put back helpers that the notebook had replaced: tiny_checks.check_mean", plain_score=3.0),
+    Case("cheat_patch_engine", "makes the check engine's judge pass everything",
+         hostile("from course_utils.checks import engine\nengine.judge = lambda *args, **kwargs: None",
+                 mean=WRONG["mean"]),
+         1.0, "normal", "course_utils.checks.engine.judge", plain_score=3.0),
+    Case("cheat_forge_observation", "publishes a forged record of its answer before each cell runs", hostile((
+        "from IPython.display import display\n"
+        "def _forge(info):\n"
+        "    for part, outputs in [('visible', {'three': 2.0}), ('hidden', {'one': 5.0, 'tenths': 0})]:\n"
+        "        display({'application/vnd.convnet-course.observation+json': {'exercise': 'mean', 'part': part,\n"
+        "                 'outputs': outputs, 'failure': None}}, raw=True)\n"
+        "get_ipython().events.register('pre_run_cell', _forge)"), mean=WRONG["mean"]),
+         1.0, "normal", output="expected: 0.1", plain_score=1.0),
+    Case("cheat_read_hidden_references", "reads the hidden cases' expected values to special-case them", hostile((
+        "import json\n"
+        "try:\n"
+        "    HIDDEN = json.load(open('HIDDEN_DIR/tiny.json'))['values']['mean']['hidden']\n"
+        "    print('READ HIDDEN')\n"
+        "except OSError as error:\n"
+        "    HIDDEN = {}\n"
+        "    print('could not read the hidden references', type(error).__name__)\n"
+        "def mean(values):\n"
+        "    if len(values) == 10 and 'tenths' in HIDDEN:\n"
+        "        return HIDDEN['tenths']\n"
+        "    return round(sum(values) / len(values))"), mean=""),
+         1.0, "normal", output="could not read the hidden references", absent=("READ HIDDEN",), plain_score=3.0),
     Case("background_process", "starts detached processes (a new session, a double-forked daemon)", hostile((
             "import os, subprocess, sys\n"
             "sleeper = [sys.executable, '-c', 'import time; time.sleep(600)', 'MARKER']\n"

@@ -40,6 +40,7 @@ from course_autograde.preprocessors.sandboxed_execute import merge_records
 from course_autograde.sandbox import SandboxResult, SandboxUnavailable
 from course_autograde.sandbox_execute import NOTE_PREFIX, Channel, OutputBudget, read_records, sign
 from hostile import CLASS, HONEST, HOSTILE, LIMITS, Case
+import tiny_checks
 from tiny_course import ASSIGNMENT, POINTS, TinyCourse, hand_in
 
 try:
@@ -94,7 +95,7 @@ def processes_with(text: str) -> list[int]:
 
 
 def leftover_cgroups() -> list[Path]:
-    return [path for parent in sandbox._cgroup_mounts().values() for path in parent.glob(f"{sandbox.CGROUP_PREFIX}*")]
+    return sandbox.leftover_cgroups()  # the grade command has ended: any cgroup of its is left over
 
 
 class LoopbackServer(threading.Thread):
@@ -159,12 +160,13 @@ def graded(tmp_path_factory, report_time) -> GradedClass:
     server = LoopbackServer()
     server.start()
     placeholders = {"COURSE_DIR": str(root), "UTILS_DIR": str(Path(course_utils.__file__).parent),
-                    "VENV": sys.prefix, "MARKER": marker, "PORT": str(server.port)}
+                    "VENV": sys.prefix, "MARKER": marker, "PORT": str(server.port),
+                    "HIDDEN_DIR": str(tiny_checks.HIDDEN_REFERENCE_DIR)}
     hand_in_class(course, placeholders)
 
     # Plain nbgrader on the students it can run safely, for comparison (the command regrades them).
     course.nbgrader("autograde", ASSIGNMENT, "--force", "--student=honest_*")
-    course.nbgrader("autograde", ASSIGNMENT, "--force", "--student=*_helper")
+    course.nbgrader("autograde", ASSIGNMENT, "--force", "--student=cheat_*")
     plain_scores = course.scores(ASSIGNMENT)
 
     watched = (root / "solutions", root / "notebooks", root / "autograde" / "submitted")
@@ -172,8 +174,8 @@ def graded(tmp_path_factory, report_time) -> GradedClass:
     tables_before = gradebook_tables(course)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "course_autograde.grade", ASSIGNMENT, "--course-dir", str(root)],
-                          env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-                               "COURSE_FAST": "1"},
+                          env={**os.environ, **course.environment,
+                               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "COURSE_FAST": "1"},
                           capture_output=True, text=True, timeout=900)
     report_time(f"tiny: the grade command, {len(CLASS)} students", time.perf_counter() - start)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -425,16 +427,20 @@ def test_invalid_outputs_from_the_kernel_are_dropped():
     assert [output.text for output in nb.cells[0].outputs] == ["fine", "lone ?"]
 
 
+SANDBOXED, JUDGE = "course_autograde.preprocessors.SandboxedExecute", "course_autograde.preprocessors.JudgeChecks"
+
+
 @pytest.mark.parametrize("sanitize, autograde, refused", [
-    ([ClearOutput], [Execute, SaveAutoGrades], True),
-    ([ClearOutput], [SaveAutoGrades], True),  # nothing would run: every check cell would get full marks
-    ([ExecutePreprocessor], ["course_autograde.preprocessors.SandboxedExecute", SaveAutoGrades], True),
-    ([ClearOutput], ["course_autograde.preprocessors.SandboxedExecute", SaveAutoGrades], False),
+    ([ClearOutput], [Execute, SaveAutoGrades], "outside the sandbox"),
+    ([ClearOutput], [SaveAutoGrades], "outside the sandbox"),  # nothing would run: every check cell gets full marks
+    ([ExecutePreprocessor], [SANDBOXED, JUDGE, SaveAutoGrades], "outside the sandbox"),
+    ([ClearOutput], [SANDBOXED, SaveAutoGrades], "no JudgeChecks"),  # the check cells would have no verdict
+    ([ClearOutput], [SANDBOXED, JUDGE, SaveAutoGrades], None),
 ])
 def test_a_pipeline_that_would_run_code_outside_the_sandbox_is_refused(sanitize, autograde, refused):
     converter = SimpleNamespace(sanitize_preprocessors=sanitize, autograde_preprocessors=autograde)
     if refused:
-        with pytest.raises(grade.GradingSetupError, match="outside the sandbox"):
+        with pytest.raises(grade.GradingSetupError, match=refused):
             grade.check_pipeline(converter)
     else:
         grade.check_pipeline(converter)

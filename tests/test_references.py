@@ -35,10 +35,45 @@ def test_missing_reference_file_says_how_to_make_it(tmp_path):
         references.load("nope", tmp_path)
 
 
+def test_missing_hidden_references_say_where_they_are(tmp_path, monkeypatch):
+    monkeypatch.setenv(references.HIDDEN_REFERENCES_ENV, str(tmp_path))
+    references.cached.cache_clear()
+    try:
+        with pytest.raises(references.HiddenReferencesUnavailable, match="instructor's grader"):
+            references.stored(ASSIGNMENTS[0], next(iter(references.load_file(ASSIGNMENTS[0]))), "hidden")
+    finally:
+        references.cached.cache_clear()
+
+
 def test_every_graded_notebook_has_references():
     assert ASSIGNMENTS, "the registry course_utils.checks.ASSIGNMENTS is empty"
     for name in ASSIGNMENTS:
         assert references.path(name).exists(), f"run python -m course_autograde.make_references {name}"
+        assert references.path(name, references.hidden_dir()).exists(), name
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_package_data_holds_the_visible_cases_only(assignment):
+    """The hidden cases' expected values stay on the instructor's side (autograde/hidden_references)."""
+    shipped = references.load_file(assignment)
+    hidden = references.load_file(assignment, references.hidden_dir())
+    assert {part for parts in shipped.values() for part in parts} == {"visible"}
+    assert {part for parts in hidden.values() for part in parts} == {"hidden"}
+    assert set(shipped) == set(hidden) == set(checks.assignment_checks(assignment).by_name)
+
+
+def test_the_tiny_assignments_references_are_its_solutions_outputs():
+    import math
+
+    import tiny_checks
+    import tiny_course
+
+    namespace = {"math": math}
+    for code in tiny_course.CORRECT.values():
+        exec(code, namespace)
+    fresh = tiny_checks.CHECKS.build_references(namespace)
+    stored = references.load("tiny", tiny_checks.REFERENCE_DIR, tiny_checks.HIDDEN_REFERENCE_DIR)
+    assert references.differences(stored, fresh) == []
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -38,8 +38,7 @@ def processes_with(marker: str) -> list[int]:
 
 
 def leftover_cgroups() -> list[Path]:
-    return [path for parent in sandbox._cgroup_mounts().values()
-            for path in parent.glob(f"{sandbox.CGROUP_PREFIX}*")]
+    return sandbox.leftover_cgroups(created_by=os.getpid())  # other workers may be running sandboxes
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Assignment ``tiny`` has one notebook, ``tiny.ipynb``: an imports cell and two
 exercises, ``add(a, b)`` (1 point) and ``mean(values)`` (2 points), each
-followed by a locked, graded check cell with plain asserts and hidden tests.
+followed by a locked, graded check cell that calls its check on the course's
+engine (``tiny_checks.py``), visible cases and hidden ones.
 Its notebook is written with :mod:`course_autograde.authoring`, so the
 metadata is the course's own, and it is graded by the real ``nbgrader``
 commands with the course's configuration (through
@@ -25,9 +26,14 @@ from pathlib import Path
 
 import nbformat
 
+import course_utils
+import tiny_checks
 from course_autograde import authoring
 from course_autograde.course import GradingCourse
 from course_autograde.notebook_code import notebook_path, read_notebook, replace_answers
+from course_utils.references import HIDDEN_REFERENCES_ENV
+
+TESTS_DIR = Path(__file__).resolve().parent
 
 ASSIGNMENT = "tiny"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
@@ -48,19 +54,15 @@ def source_cells() -> list:
     """The instructor's version of ``tiny.ipynb``, solutions included."""
     return [
         authoring.markdown("# A tiny assignment\n\nTwo small functions, graded by nbgrader."),
-        authoring.imports("import math"),
+        authoring.imports("import math\n\nimport tiny_checks"),
         authoring.markdown("## 1. `add(a, b)`\n\nReturn the sum of `a` and `b`."),
         authoring.answer("add", f"### BEGIN SOLUTION\n{CORRECT['add']}\n### END SOLUTION"),
-        authoring.check("add",
-                        visible="assert add(1, 2) == 3\nprint('add: all checks passed.')",
-                        hidden="assert add(-1, 1) == 0\nassert add(2.5, 0.5) == 3.0",
-                        points=POINTS["check_add"]),
+        authoring.check("add", visible="tiny_checks.check_add(add)",
+                        hidden="tiny_checks.check_add(add, hidden=True)", points=POINTS["check_add"]),
         authoring.markdown("## 2. `mean(values)`\n\nReturn the arithmetic mean of a non-empty list."),
         authoring.answer("mean", f"### BEGIN SOLUTION\n{CORRECT['mean']}\n### END SOLUTION"),
-        authoring.check("mean",
-                        visible="assert mean([1, 2, 3]) == 2\nprint('mean: all checks passed.')",
-                        hidden="assert mean([5]) == 5\nassert math.isclose(mean([0.1] * 10), 0.1)",
-                        points=POINTS["check_mean"]),
+        authoring.check("mean", visible="tiny_checks.check_mean(mean)",
+                        hidden="tiny_checks.check_mean(mean, hidden=True)", points=POINTS["check_mean"]),
     ]
 
 
@@ -81,8 +83,15 @@ class TinyCourse(GradingCourse):
         super().__init__(root, [])  # the course's nbgrader configuration, no course assignment
         self.assignments = [ASSIGNMENT]
         write_source(self.root / "solutions")
+        # The kernels import tiny_checks; the grader (and unsandboxed nbgrader) read the hidden references.
+        self.environment = {"PYTHONPATH": str(TESTS_DIR), HIDDEN_REFERENCES_ENV: str(tiny_checks.HIDDEN_REFERENCE_DIR)}
+        sandbox_reads = [str(Path(course_utils.__file__).resolve().parent), str(TESTS_DIR / "tiny_checks.py"),
+                         str(tiny_checks.REFERENCE_DIR)]
         with open(self.root / "nbgrader_config.py", "a") as config:
-            config.write(f"\nc.ExecutePreprocessor.timeout = {timeout}\nc.Execute.timeout = {timeout}\n")
+            config.write(f"\nc.ExecutePreprocessor.timeout = {timeout}\nc.Execute.timeout = {timeout}\n"
+                         f"c.SandboxedExecute.read_only = {sandbox_reads!r}\n"
+                         "c.SandboxedExecute.environment_variables.append('PYTHONPATH')\n"
+                         "c.JudgeChecks.checks = 'tiny_checks.assignment_checks'\n")
 
     def release(self) -> nbformat.NotebookNode:
         """The student version of ``tiny.ipynb`` (run :meth:`generate` first)."""

@@ -1,4 +1,7 @@
-"""Reference output vectors, stored as JSON package data in ``course_utils/reference_values/``.
+"""Reference output vectors: the visible cases' as JSON package data in ``course_utils/reference_values/``,
+the hidden cases' on the instructor's side, in ``autograde/hidden_references/`` (or the folder
+``COURSE_HIDDEN_REFERENCES`` names), where only the grader reads them: a student's installation
+and the grading sandbox have no copy.
 
 They are produced by running the *solution* code (``python -m
 course_autograde.make_references``), never typed in by hand, and each file
@@ -13,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import json
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,18 @@ from typing import Any
 import numpy as np
 
 REFERENCE_DIR = Path(str(importlib.resources.files(__package__) / "reference_values"))
+HIDDEN_REFERENCES_ENV = "COURSE_HIDDEN_REFERENCES"
+PARTS = ("visible", "hidden")
+
+
+class HiddenReferencesUnavailable(FileNotFoundError):
+    """The hidden cases' expected values are not here (a student's installation, the grading sandbox)."""
+
+
+def hidden_dir() -> Path:
+    """``COURSE_HIDDEN_REFERENCES``, else ``autograde/hidden_references`` of the instructor's repository."""
+    given = os.environ.get(HIDDEN_REFERENCES_ENV)
+    return Path(given) if given else Path(__file__).resolve().parents[1] / "autograde" / "hidden_references"
 
 
 def path(name: str, directory: Path | None = None) -> Path:
@@ -55,6 +71,30 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def encode(value: Any, strict: bool = True) -> Any:
+    """``value`` as JSON-ready data (arrays keep dtype and shape); :func:`decode` reverses it.
+
+    ``strict=False`` (a student's outputs): what is not data (an object, a symbolic tensor) becomes
+    ``{"__object__": "<its repr>"}``, which equals no reference value.
+    """
+    if strict:
+        return _encode(value)
+    try:
+        encoded = _encode(value)
+        json.dumps(encoded, allow_nan=True)
+        return encoded
+    except Exception:
+        if isinstance(value, dict):
+            return {str(k): encode(v, strict=False) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [encode(v, strict=False) for v in value]
+        return {"__object__": repr(value)[:200]}
+
+
+def decode(value: Any) -> Any:
+    return _decode(value)
+
+
 def save(name: str, values: dict, directory: Path | None = None) -> Path:
     """Write ``values`` (a dict of arrays, numbers, strings) with the versions used."""
     target = path(name, directory)
@@ -64,8 +104,17 @@ def save(name: str, values: dict, directory: Path | None = None) -> Path:
     return target
 
 
-def load(name: str, directory: Path | None = None) -> dict:
-    """The stored values of reference set ``name`` (arrays come back as NumPy arrays)."""
+def save_parts(name: str, values: dict, directory: Path | None = None, hidden_directory: Path | None = None):
+    """Write ``{exercise: {"visible": ..., "hidden": ...}}`` as two files: the visible cases' in
+    ``directory`` (default: the package data), the hidden ones' in ``hidden_directory``
+    (default: :func:`hidden_dir`). Returns both paths."""
+    visible = {exercise: {"visible": parts["visible"]} for exercise, parts in values.items()}
+    hidden = {exercise: {"hidden": parts["hidden"]} for exercise, parts in values.items()}
+    return save(name, visible, directory), save(name, hidden, hidden_directory or hidden_dir())
+
+
+def load_file(name: str, directory: Path | None = None) -> dict:
+    """The values of one reference file (arrays come back as NumPy arrays)."""
     source = path(name, directory)
     if not source.exists():
         raise FileNotFoundError(
@@ -74,15 +123,39 @@ def load(name: str, directory: Path | None = None) -> dict:
     return _decode(json.loads(source.read_text())["values"])
 
 
+def load(name: str, directory: Path | None = None, hidden_directory: Path | None = None) -> dict:
+    """``{exercise: {part: {case: value}}}``: the visible cases' values, and the hidden ones' where
+    they are available (the instructor's side)."""
+    values = load_file(name, directory)
+    hidden_source = path(name, hidden_directory or hidden_dir())
+    if hidden_source.exists():
+        for exercise, parts in load_file(name, hidden_directory or hidden_dir()).items():
+            values.setdefault(exercise, {}).update(parts)
+    return values
+
+
 @functools.lru_cache(maxsize=None)
-def cached(name: str) -> dict:
-    """:func:`load`, read once per process (checks call it for every case)."""
-    return load(name)
+def cached_file(name: str, directory: str) -> dict:
+    """:func:`load_file`, read once per process."""
+    return load_file(name, Path(directory))
+
+
+@functools.lru_cache(maxsize=None)
+def cached(name: str, part: str = "visible") -> dict:
+    """One part's reference file, read once per process (checks call it for every case)."""
+    if part == "visible":
+        return load_file(name)
+    try:
+        return load_file(name, hidden_dir())
+    except FileNotFoundError:
+        raise HiddenReferencesUnavailable(
+            f"the expected values of the hidden cases of {name} are not in this installation: they stay "
+            "with the instructor's grader, which checks the hidden cases when the notebook is graded") from None
 
 
 def stored(name: str, exercise: str, part: str):
     """The cached references of one exercise's ``"visible"`` or ``"hidden"`` cases."""
-    return cached(name)[exercise][part]
+    return cached(name, part)[exercise][part]
 
 
 def recorded_versions(name: str, directory: Path | None = None) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """The course's nbgrader preprocessors, one per module as in ``nbgrader.preprocessors``."""
+from .judge_checks import JudgeChecks
 from .sandboxed_execute import SandboxedExecute
 
-__all__ = ["SandboxedExecute"]
+__all__ = ["JudgeChecks", "SandboxedExecute"]

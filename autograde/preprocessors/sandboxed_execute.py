@@ -15,7 +15,8 @@ For each notebook it
    fresh key on stdin, under a wall-clock budget for the whole notebook, a
    memory limit and a process limit; of the course machine's files it can
    read only the system folders, the virtual environment,
-   ``sandbox_execute.py`` and ``read_only`` (the course's importable code);
+   ``sandbox_execute.py``, ``read_only`` (the course's importable code) and,
+   with ``course_files``, the data folder and the pretrained backbone;
 3. puts each cell's outputs (capped per cell and per notebook) back into the
    notebook from the executor's signed records;
 4. when the run stopped early (a kernel that died, a cell that ignored the
@@ -44,9 +45,10 @@ import nbformat
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import Float, Integer, List, Unicode
+from traitlets import Bool, Float, Integer, List, Unicode
 
 import course_utils
+from course_utils.checks.engine import GRADING_ENV
 from .. import sandbox_execute
 from ..sandbox import GiB, Limits, SandboxResult, run_sandboxed
 from ..sandbox_execute import Records, megabytes, read_records
@@ -87,6 +89,10 @@ class SandboxedExecute(Execute):
         help="Environment variables passed into the sandbox when they are set; of the grader's environment "
              "nothing else goes in (the sandbox sets PATH, HOME, LANG and TMPDIR).",
     ).tag(config=True)
+    course_files = Bool(
+        True, help="Also let the notebook read the course's data folder and its pretrained backbone (read-only), "
+                   "and point it at them (COURSE_DATA_DIR, COURSE_BACKBONE_PATH)."
+    ).tag(config=True)
     scratch_directory = Unicode(
         "", help="Where the scratch folders are made (default: the system's temporary folder)."
     ).tag(config=True)
@@ -99,9 +105,11 @@ class SandboxedExecute(Execute):
         scratch = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch_directory or None))
         try:
             shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
+            course_paths, course_environment = self.course_files_and_settings()
             result = run_sandboxed(
                 [sys.executable, "-I", str(EXECUTOR)], scratch=scratch,
-                read_only=[EXECUTOR, *map(Path, self.read_only)], env=self.sandbox_environment(),
+                read_only=[EXECUTOR, *map(Path, self.read_only), *course_paths],
+                env={**self.sandbox_environment(), **course_environment},
                 limits=self.limits(nb), stdin=self.request(nb, key))
         finally:
             remove_tree(scratch)
@@ -117,8 +125,26 @@ class SandboxedExecute(Execute):
                       output_bytes=self.notebook_output_limit + RECORD_BYTES_PER_CELL * (code_cells + 1) + 2**20,
                       cpus=self.cpus)
 
+    def course_files_and_settings(self) -> tuple[list[Path], dict[str, str]]:
+        """The data folder and the backbone's files, when they exist, and the settings naming them."""
+        if not self.course_files:
+            return [], {}
+        from course_utils import backbones, settings
+
+        paths, environment = [], {}
+        data = settings.data_dir().resolve()
+        if data.is_dir():
+            paths.append(data)
+            environment[settings.DATA_ENV] = str(data)
+        weights = backbones.weights_path().resolve()
+        if weights.exists():
+            paths += [path for path in (weights, backbones.manifest_path(weights)) if path.exists()]
+            environment[backbones.BACKBONE_PATH_ENV] = str(weights)
+        return paths, environment
+
     def sandbox_environment(self) -> dict[str, str]:
-        return {name: os.environ[name] for name in self.environment_variables if name in os.environ}
+        passed_in = {name: os.environ[name] for name in self.environment_variables if name in os.environ}
+        return {**passed_in, GRADING_ENV: "observe"}  # the check cells publish observations for JudgeChecks
 
     def request(self, nb, key: bytes) -> bytes:
         settings = {name: getattr(self, name) for name in EXECUTE_SETTINGS}

@@ -29,3 +29,9 @@ def module(assignment: str) -> ModuleType:
     if assignment not in ASSIGNMENTS:
         raise KeyError(f"no graded assignment {assignment!r}; the course has {sorted(ASSIGNMENTS)}")
     return importlib.import_module(f"{__name__}.{ASSIGNMENTS[assignment]}")
+
+
+def assignment_checks(assignment: str):
+    """The :class:`.engine.Assignment` of ``assignment`` (KeyError when it has none): what the
+    grader judges a graded notebook's check cells with."""
+    return module(assignment).CHECKS

@@ -43,6 +43,17 @@ class CheckFailed(AssertionError):
     def message(self) -> str:
         return "\n".join(self.lines())
 
+    def as_data(self) -> dict:
+        """The message's parts as JSON-ready data (values in words, as the message shows them)."""
+        return {"what": self.what, "expected": None if self.expected is None else str(self.expected),
+                "found": None if self.found is None else str(self.found), "hint": self.hint,
+                "student_lines": list(self.student_lines)}
+
+    @classmethod
+    def from_data(cls, data) -> "CheckFailed":
+        return cls(str(data.get("what", "the check failed")), data.get("expected"), data.get("found"),
+                   data.get("hint"), tuple(str(line) for line in data.get("student_lines") or ()))
+
     def __str__(self) -> str:  # a plain traceback's last line then starts on a fresh line
         return "\n" + self.message()
 
@@ -61,9 +72,13 @@ def part_name(hidden: bool) -> str:
     return "hidden" if hidden else "visible"
 
 
-def passed(exercise: str, hidden: bool = False) -> None:
+def passed_line(exercise: str, hidden: bool = False) -> str:
     """The one pass line, the same for visible and hidden checks."""
-    print(f"{PASS_MARK} {exercise}: {'hidden' if hidden else 'all'} checks passed.")
+    return f"{PASS_MARK} {exercise}: {'hidden' if hidden else 'all'} checks passed."
+
+
+def passed(exercise: str, hidden: bool = False) -> None:
+    print(passed_line(exercise, hidden))
 
 
 # --------------------------------------------------------------------------- words for values

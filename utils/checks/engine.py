@@ -17,11 +17,27 @@ An :class:`Exercise` says, as data, everything its check needs:
   (``"module:function"``, for the notebooks that build on it). An answer that
   calls it fails its check: the exercise is to write it.
 
-:func:`check` runs an exercise: the answer on every case, compared with the
-stored reference outputs, a failure diagnosed from the catalogue and reported
-as one short :class:`~.core.CheckFailed` message. Warnings and stderr output
-of the student's code are caught and shown as a note on stdout, because
-nbgrader scores a graded cell 0 when anything reaches stderr.
+:func:`check` runs an exercise in two steps, which the grader runs in two
+processes:
+
+1. :func:`observe` runs the answer on every case and the probes, and keeps
+   what happened as data (an *observation*: the outputs, or the failure that
+   stopped it). It runs where the student's code runs, and needs no reference;
+2. :func:`judge` compares the outputs with the stored reference outputs,
+   diagnoses a difference from the catalogue and raises one short
+   :class:`~.core.CheckFailed` message.
+
+In JupyterLab both run in the kernel. In the grading sandbox
+(``COURSE_GRADING=observe``) a check cell only publishes its observation (a
+display output of type :data:`OBSERVATION_MIME`); the grader, outside the
+sandbox and with the hidden references the sandbox never sees, judges it
+and writes the verdict into the cell (``course_autograde.judge``). Patching
+or faking the checks in the kernel then changes nothing but the observation,
+and an observation that passes is one that has the right outputs.
+
+Warnings and stderr output of the student's code are caught and shown as a
+note on stdout, because nbgrader scores a graded cell 0 when anything
+reaches stderr.
 """
 from __future__ import annotations
 
@@ -39,6 +55,8 @@ from .. import references
 from .core import CheckFailed, difference, error_text, fail, part_name, passed, short
 
 PARTS = ("visible", "hidden")
+OBSERVATION_MIME = "application/vnd.convnet-course.observation+json"
+GRADING_ENV = "COURSE_GRADING"  # "observe": the check cells publish observations, the grader judges
 NOT_WRITTEN = ("replace `raise NotImplementedError()` in the exercise cell with your code, then run that "
                "cell again.")
 
@@ -264,13 +282,13 @@ def exercise_cases(exercise: Exercise, results: Mapping[str, Any]) -> list[Case]
     return [c for part in PARTS for c in exercise.cases.get(part, ()) if c.name in results]
 
 
-def run_cases(exercise: Exercise, answer, part: str) -> dict[str, Any]:
-    """The answer's output on every case of ``part`` (stops at the first crash)."""
-    results = {}
+def run_cases(exercise: Exercise, answer, part: str, outputs: dict) -> dict[str, Any]:
+    """The answer's output on every case of ``part``, filled into ``outputs`` as it goes: a crash
+    stops it, and the cases before it are kept."""
     for case in exercise.cases[part]:
-        results[case.name] = call(exercise.run, exercise.describe(case), answer, case, crashes=exercise.crashes,
+        outputs[case.name] = call(exercise.run, exercise.describe(case), answer, case, crashes=exercise.crashes,
                                   name=exercise.name)
-    return results
+    return outputs
 
 
 def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any]) -> None:
@@ -332,20 +350,76 @@ def refuse_the_course_implementation(exercise: Exercise, calls: list[str]) -> No
                   "it, and an answer that calls it scores 0 when graded.")
 
 
-def check(exercise: Exercise, answer, expected: Mapping[str, Any], hidden: bool = False) -> None:
-    """Run ``exercise`` on ``answer`` against the ``expected`` outputs of its ``hidden`` or visible cases."""
-    part = part_name(hidden)
+# Where an observation's failure arose: before the outputs (judged first) or after them (judged
+# after the outputs are compared, as a wrong output is the more useful message).
+BEFORE_OUTPUTS = ("requires", "run")
+
+
+def observe(exercise: Exercise, answer, part: str) -> dict:
+    """What ``answer`` does on the ``part`` cases of ``exercise``, as JSON-ready data.
+
+    ``{"exercise", "part", "outputs": {case: value}, "failure": None or {"stage", message parts}}``:
+    the outputs of the cases run (all of them unless something failed), and the first failure
+    (a crash, a wrong kind of answer, a probe, a call of the course's implementation).
+    """
+    outputs: dict[str, Any] = {}
+    stage = "requires"
+    failure = None
     with student_output_as_notes():
-        if exercise.requires is not None:
-            exercise.requires(answer)
-        with watching_for(implementation_of(exercise)) as calls:
-            results = run_cases(exercise, answer, part)
-            for case in exercise.cases[part]:
-                compare(exercise, case, results[case.name], expected[case.name], results)
-            for probe in exercise.probes:
-                probe(answer, part)
-        refuse_the_course_implementation(exercise, calls)
+        try:
+            if exercise.requires is not None:
+                exercise.requires(answer)
+            stage = "run"
+            with watching_for(implementation_of(exercise)) as calls:
+                run_cases(exercise, answer, part, outputs)
+                stage = "probes"
+                for probe in exercise.probes:
+                    probe(answer, part)
+            stage = "implementation"
+            refuse_the_course_implementation(exercise, calls)
+        except CheckFailed as error:
+            failure = {"stage": stage, **error.as_data()}
+    return {"exercise": exercise.name, "part": part, "outputs": references.encode(outputs, strict=False),
+            "failure": failure}
+
+
+def judge(exercise: Exercise, observation: Mapping[str, Any], expected: Mapping[str, Any]) -> None:
+    """Raise the :class:`~.core.CheckFailed` that ``observation`` deserves against ``expected``, if any."""
+    part = observation.get("part")
+    failure = observation.get("failure")
+    if failure and failure.get("stage") in BEFORE_OUTPUTS:
+        raise CheckFailed.from_data(failure) from None
+    outputs = references.decode(observation.get("outputs") or {})
+    for case in exercise.cases[part]:
+        if case.name not in outputs:
+            fail(f"{exercise.name}: the check's record of your answer has no output for {exercise.describe(case)}",
+                 expected=f"the outputs of the {len(exercise.cases[part])} {part} cases",
+                 found=f"{len(outputs)} of them",
+                 hint="run the check cell as it is given; changing the course's checks does not change the grade.")
+        compare(exercise, case, outputs[case.name], expected[case.name], outputs)
+    if failure:
+        raise CheckFailed.from_data(failure) from None
+
+
+def check(exercise: Exercise, answer, expected: Mapping[str, Any], hidden: bool = False) -> None:
+    """Run ``exercise`` on ``answer`` against the ``expected`` outputs of its ``hidden`` or visible cases.
+
+    The same two steps as in grading (:func:`observe`, then :func:`judge`), in one process.
+    """
+    judge(exercise, observe(exercise, answer, part_name(hidden)), expected)
     passed(exercise.name, hidden)
+
+
+def publish(observation: dict) -> None:
+    """Show ``observation`` as the check cell's output, for the grader to judge."""
+    from IPython.display import display
+
+    what = f"{observation['exercise']} ({observation['part']} cases)"
+    display({OBSERVATION_MIME: observation, "text/plain": f"checked by the grader: {what}"}, raw=True)
+
+
+def grading() -> bool:
+    return os.environ.get(GRADING_ENV) == "observe"
 
 
 @dataclass
@@ -354,16 +428,34 @@ class Assignment:
 
     name: str
     exercises: Sequence[Exercise]
+    reference_dir: str | None = None  # the visible references' folder (default: the package data)
 
     def __post_init__(self):
         self.by_name = {exercise.name: exercise for exercise in self.exercises}
 
+    def expected(self, exercise: str, part: str) -> Mapping[str, Any]:
+        """The reference outputs of ``exercise``'s ``part`` cases (hidden ones: the instructor's side only)."""
+        if part == "visible" and self.reference_dir is not None:
+            return references.cached_file(self.name, self.reference_dir)[exercise][part]
+        return references.stored(self.name, exercise, part)
+
     def check(self, exercise: str, answer, hidden: bool = False) -> None:
-        """The check cell's call: raises one short CheckFailed, or prints the pass line."""
+        """The check cell's call: raises one short CheckFailed, or prints the pass line.
+
+        When graded (:func:`grading`), it publishes the observation instead, and the grader judges.
+        """
         try:
-            check(self.by_name[exercise], answer, references.stored(self.name, exercise, part_name(hidden)), hidden)
+            if grading():
+                publish(observe(self.by_name[exercise], answer, part_name(hidden)))
+                return
+            check(self.by_name[exercise], answer, self.expected(exercise, part_name(hidden)), hidden)
         except CheckFailed as failure:
             raise failure.with_traceback(None) from None
+
+    def judge(self, observation: Mapping[str, Any]) -> None:
+        """The grader's verdict on a published observation: raises CheckFailed, or returns (passed)."""
+        exercise = self.by_name[observation["exercise"]]
+        judge(exercise, observation, self.expected(exercise.name, observation["part"]))
 
     def checker(self, exercise: str) -> Callable:
         def check_exercise(answer, hidden: bool = False) -> None:
