@@ -38,9 +38,12 @@ TESTS ?= -n 2 --dist loadscope --no-loadscope-reorder
 test: $(STAMP) system-packages
 	COURSE_FAST=1 MPLBACKEND=Agg TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m pytest $(TESTS) --durations=15
 
-# Grade a class, each submission in its own sandbox: make grade ASSIGNMENT=01_convolutions [STUDENTS="id1 id2"]
+# Grade a class, each submission in its own sandbox:
+#   make grade ASSIGNMENT=01_convolutions [STUDENTS="id1 id2"] [JOBS=2] [SCHEDULER=tcp://host:8786]
+JOBS ?= 1
 grade: $(STAMP) system-packages
-	$(PY) -m course_autograde.grade $(ASSIGNMENT) $(foreach id,$(STUDENTS),--student $(id))
+	$(PY) -m course_autograde.grade $(ASSIGNMENT) $(foreach id,$(STUDENTS),--student $(id)) --jobs $(JOBS) \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Maintainer commands.
 notebooks: $(STAMP)
@@ -54,4 +57,4 @@ backbone: $(STAMP)
 	$(PY) -m course_utils.pretrain
 
 clean:
-	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db autograde/reports
+	rm -rf build autograde/submitted autograde/autograded autograde/feedback autograde/gradebook.db autograde/reports autograde/sandbox-runs

@@ -16,7 +16,21 @@ runs and that one student cannot stop the batch:
    scores 0 and is flagged for manual grading, and the batch goes on;
 4. the class report is printed and written as CSV (default
    ``autograde/reports/<assignment>.csv``): student, score, max score,
-   status, reason, notes.
+   status, reason, notes, the run's seconds and whether it was made in this
+   batch or reused.
+
+Fast: ``--jobs N`` makes N sandbox runs at a time on this machine (each
+notebook's thread pools get a share of the cores), ``--scheduler
+tcp://HOST:8786`` makes them on a Dask cluster. Either way nbgrader first
+prepares every student (a run is a self-contained job: notebook, files,
+settings), the runs go to the runner, and this process alone records each
+student in the gradebook as their run comes back. Finished runs are filed by
+content hash in ``autograde/sandbox-runs/<assignment>/``: a rerun (after an
+interruption, or with new submissions) makes only the runs of new or changed
+submissions, unless ``--force``. A student is recorded in the gradebook whole
+or not at all, so Ctrl-C or a crash leaves the finished grades and a
+consistent gradebook; a Dask task lost with its worker is run again on
+another one.
 
 Statuses: ``normal`` (graded as handed in), ``repaired`` (graded after the
 validator repaired the notebook; the notes say how), ``not graded`` (nothing
@@ -37,12 +51,16 @@ layout, which the validator expects).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import glob
 import logging
 import os
+import shutil
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
@@ -54,6 +72,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
 from .preprocessors import JudgeChecks, SandboxedExecute
+from .preprocessors.sandboxed_execute import PREPARED_JOBS, keep_run, run_job
 from .sandbox import SandboxUnavailable, find_bwrap
 from .validate import Validation, prepare_class, write_report
 
@@ -74,9 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         os.chdir(course_dir)  # nbgrader's relative paths (the course's db_url) start there
         app = course_app(args.verbose)
         submitted = Path(app.coursedir.root, app.coursedir.submitted_directory)
+        runs = course_dir / "autograde" / "sandbox-runs" / args.assignment
+        if args.force:
+            shutil.rmtree(runs, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix="grading-copies-") as copies:
-            use_sandbox(app, Path(copies))
-            rows = grade_class(app, args.assignment, submitted, Path(copies), args.student)
+            use_sandbox(app, Path(copies), runs, args.jobs)
+            with job_runner(args.jobs, args.scheduler) as runner:
+                rows = grade_class(app, args.assignment, submitted, Path(copies), args.student, runner)
     except (GradingSetupError, SandboxUnavailable) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
@@ -94,6 +117,14 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--course-dir", default=".", metavar="DIR", help="the nbgrader course directory (default: .)")
     parser.add_argument("--report", metavar="CSV",
                         help="where to write the class report (default: autograde/reports/ASSIGNMENT.csv)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="run N submissions at a time on this machine, each in its own sandbox (default: 1)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="run the submissions on a Dask cluster (its workers need the course environment and "
+                             "bubblewrap); the gradebook is written here")
+    parser.add_argument("--force", action="store_true",
+                        help="run every submission again (default: a submission whose run is finished and unchanged "
+                             "is not run again)")
     parser.add_argument("--verbose", action="store_true", help="show nbgrader's progress messages")
     return parser.parse_args(argv)
 
@@ -107,13 +138,17 @@ def course_app(verbose: bool) -> AutogradeApp:
     return app
 
 
-def use_sandbox(app: AutogradeApp, copies: Path) -> None:
-    """Put the sandboxed pipeline of ``grade_config.py`` under the course's settings, and
-    point nbgrader at the grading copies."""
+def use_sandbox(app: AutogradeApp, copies: Path, runs: Path, jobs: int = 1) -> None:
+    """Put the sandboxed pipeline of ``grade_config.py`` under the course's settings, point
+    nbgrader at the grading copies, and file finished runs in ``runs``. With ``jobs`` runs at a
+    time, each notebook's thread pools get a share of the cores (unless the course sets ``cpus``)."""
     defaults = PyFileConfigLoader(GRADE_CONFIG.name, path=str(GRADE_CONFIG.parent)).load_config()
+    if jobs > 1:
+        defaults.SandboxedExecute.cpus = max(1, (os.cpu_count() or 1) // jobs)
     layered = copy.deepcopy(defaults)
     layered.merge(app.config)  # the course's settings win over the defaults
     layered.CourseDirectory.submitted_directory = str(copies)
+    layered.SandboxedExecute.results_directory = str(runs)
     layered.BaseConverter.force = True  # regrading replaces the previous results
     app.update_config(layered)
     check_pipeline(Autograde(coursedir=app.coursedir, parent=app))
@@ -148,9 +183,15 @@ def check_pipeline(converter: Autograde) -> None:
 # -- the class ---------------------------------------------------------------------------
 
 def grade_class(app: AutogradeApp, assignment: str, submitted: Path, copies: Path,
-                selected: list[str] | None) -> list[dict]:
+                selected: list[str] | None, runner=None) -> list[dict]:
     """Validate every folder of ``submitted`` into ``copies``, autograde the selected students
-    one by one, and return the report's rows."""
+    and return the report's rows.
+
+    Without a ``runner`` each student is run and recorded in turn. With one (:func:`job_runner`)
+    nbgrader first prepares every student (a finished, unchanged run is recorded at once; the
+    others' runs go to the runner), then records each student as their run finishes: the runs
+    are made in parallel, the gradebook is written by this process alone.
+    """
     if not submitted.is_dir():
         raise GradingSetupError(f"there is no folder of submissions {submitted}")
     app.coursedir.assignment_id = assignment
@@ -159,13 +200,42 @@ def grade_class(app: AutogradeApp, assignment: str, submitted: Path, copies: Pat
     unknown = [student for student in students if student not in validations]
     if unknown:
         raise GradingSetupError(f"no folder in {submitted} for {', '.join(unknown)}")
+    progress = Progress(len(students))
     rows = []
-    for number, student in enumerate(students, 1):
-        print(f"[{number}/{len(students)}] {student}", file=sys.stderr, flush=True)
-        error = autograde_student(app, student)
+
+    def record(student: str, graded: bool = False, error: str | None = None, made: bool = False) -> None:
+        """Autograde ``student`` (unless ``graded`` already, with ``error``) and add their row
+        (``made``: their run was made in this batch, by a runner)."""
+        if not graded:
+            error = autograde_student(app, student)
         if error is not None:
             error += record_failure(app, assignment, student)
         rows.append(report_row(student, validations[student], sandbox_outcome(app, assignment, student), error))
+        if made and rows[-1]["run"] == "reused":
+            rows[-1]["run"] = "made"
+        progress.done(student, rows[-1])
+
+    if runner is None:
+        for student in students:
+            record(student)
+    else:
+        pending = {}
+        for student in students:
+            PREPARED_JOBS.pop(student, None)
+            error = autograde_student(app, student, prepare_only=True)
+            job = PREPARED_JOBS.pop(student, None)
+            if job is None:  # finished before, unchanged (or nothing to run): graded in that pass
+                record(student, graded=True, error=error)
+            else:
+                pending[runner.submit(job)] = job
+        for future, result, failure in runner.finished(pending):
+            job = pending[future]
+            if failure is None:
+                keep_run(app.config.SandboxedExecute.results_directory, job.key, result)
+                record(job.student, made=True)
+            else:
+                record(job.student, graded=True, error=f"the sandbox run could not be made: {failure}")
+    rows.sort(key=lambda row: students.index(row["student"]))
     scores = total_scores(app, assignment)
     for row in rows:
         row["score"], row["max_score"] = scores.get(row["student"], (None, None))
@@ -199,20 +269,111 @@ class ErrorLog(logging.Handler):
         return f"nbgrader could not grade it: {self.messages[0]}" if self.messages else None
 
 
-def autograde_student(app: AutogradeApp, student: str) -> str | None:
-    """nbgrader's autograde of one student's grading copy; the reason it failed, or None."""
+def autograde_student(app: AutogradeApp, student: str, prepare_only: bool = False) -> str | None:
+    """nbgrader's autograde of one student's grading copy; the reason it failed, or None.
+
+    ``prepare_only``: a student whose run is not finished is not run but left in
+    ``PREPARED_JOBS`` (nbgrader logs it as a failure, which is not one: None is returned).
+    """
     app.coursedir.student_id = glob.escape(student)  # a student id is a glob pattern to nbgrader
+    app.config.SandboxedExecute.prepare_only = prepare_only
     errors = ErrorLog()
     app.log.addHandler(errors)
     try:
-        Autograde(coursedir=app.coursedir, parent=app).start()
+        converter = Autograde(coursedir=app.coursedir, parent=app)
+        converter.start()
     except NbGraderException:
         pass  # nbgrader logged why
     except Exception as error:  # noqa: BLE001 - one student must not stop the batch
         errors.messages.append(f"{type(error).__name__}: {error}")
     finally:
         app.log.removeHandler(errors)
+        app.config.SandboxedExecute.prepare_only = False
+    if prepare_only and student in PREPARED_JOBS:
+        return None
     return errors.reason()
+
+
+class Progress:
+    """One line per student recorded: how many are done and left, failures so far, time left."""
+
+    def __init__(self, total: int):
+        self.total, self.count, self.failures, self.start = total, 0, 0, time.perf_counter()
+
+    def done(self, student: str, row: dict) -> None:
+        self.count += 1
+        self.failures += row["status"] == "failed"
+        elapsed = time.perf_counter() - self.start
+        left = self.total - self.count
+        estimate = f", about {elapsed / self.count * left:.0f} s left" if left else ""
+        print(f"[{self.count}/{self.total}] {student}: {row['status']} ({elapsed:.0f} s so far, {left} left, "
+              f"{self.failures} failed{estimate})", file=sys.stderr, flush=True)
+
+
+class LocalRunner:
+    """Sandbox runs on this machine, ``jobs`` at a time (threads: each run is a sandboxed process)."""
+
+    def __init__(self, jobs: int):
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sandbox-run")
+
+    def submit(self, job):
+        return self.pool.submit(run_job, job)
+
+    def finished(self, pending):
+        """``(future, result, failure)`` as the runs finish (failure: None or a one-line reason)."""
+        for future in as_completed(pending):
+            error = future.exception()
+            yield future, (None if error else future.result()), (None if error is None else one_line(error))
+
+    def close(self):
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+class DaskRunner(LocalRunner):
+    """Sandbox runs on a Dask cluster. A task lost with its worker is run again on another one."""
+
+    def __init__(self, scheduler: str):
+        try:
+            from distributed import Client
+        except ImportError as error:
+            raise GradingSetupError("--scheduler needs Dask's distributed package (pip install distributed)") from error
+        try:
+            self.client = Client(scheduler, timeout="20s")
+        except OSError as error:
+            raise GradingSetupError(f"no Dask scheduler answers at {scheduler}: {one_line(error)}") from None
+
+    def submit(self, job):
+        return self.client.submit(run_job, job, pure=False, key=f"grade-{job.student}-{job.key[:16]}")
+
+    def finished(self, pending):
+        from distributed import as_completed as dask_completed
+
+        for future in dask_completed(list(pending)):
+            if future.status == "finished":
+                yield future, future.result(), None
+            else:
+                yield future, None, one_line(future.exception())
+
+    def close(self):
+        self.client.close()
+
+
+@contextlib.contextmanager
+def job_runner(jobs: int, scheduler: str | None):
+    """None (one student after another, here), a :class:`LocalRunner` or a :class:`DaskRunner`."""
+    if jobs < 1:
+        raise GradingSetupError(f"--jobs must be at least 1, not {jobs}")
+    runner = DaskRunner(scheduler) if scheduler else LocalRunner(jobs) if jobs > 1 else None
+    try:
+        yield runner
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def one_line(error: BaseException | None) -> str:
+    text = " ".join(str(error).split()) if error is not None else ""
+    return f"{type(error).__name__}: {text}"[:300] if error is not None else "unknown"
 
 
 def record_failure(app: AutogradeApp, assignment: str, student: str) -> str:
@@ -263,17 +424,20 @@ def report_row(student: str, validation: Validation, outcome: dict | None, error
     else:
         status = "repaired" if validation.notes else "normal"
         reason = "; ".join(outcome.get("interventions", []))
+    run = "" if not outcome else "reused" if outcome.get("reused") else "made"
     return {"student": student, "score": None, "max_score": None, "status": status, "reason": reason or "",
-            "notes": " | ".join(notes)}
+            "notes": " | ".join(notes), "seconds": outcome.get("seconds", ""), "run": run}
 
 
 def print_report(rows: list[dict], assignment: str, report: Path) -> None:
     width = max([len("student")] + [len(row["student"]) for row in rows])
-    print(f"\n{'student':<{width}}  {'score':>6}  {'max':>5}  {'status':<10}  reason")
+    print(f"\n{'student':<{width}}  {'score':>6}  {'max':>5}  {'status':<10}  {'run':>12}  reason")
     for row in rows:
         score = "" if row["score"] is None else f"{row['score']:g}"
         max_score = "" if row["max_score"] is None else f"{row['max_score']:g}"
-        print(f"{row['student']:<{width}}  {score:>6}  {max_score:>5}  {row['status']:<10}  {row['reason']}")
+        run = f"{row['run']} {row['seconds']:.0f} s" if row.get("run") == "made" else row.get("run", "")
+        print(f"{row['student']:<{width}}  {score:>6}  {max_score:>5}  {row['status']:<10}  {run:>12}  "
+              f"{row['reason']}")
         for note in filter(None, row["notes"].split(" | ")):
             print(f"{'':<{width}}  note: {note}")
     counts = {status: sum(row["status"] == status for row in rows)

@@ -700,7 +700,9 @@ def write_report(rows: list[dict], path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["student", "score", "max_score", "status", "reason", "notes"])
+        columns = ["student", "score", "max_score", "status", "reason", "notes"]
+        columns += [extra for extra in ("seconds", "run") if any(extra in row for row in rows)]  # the grade command's
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -36,14 +36,24 @@ GOAL = 0.85
 RESULTS = REPO_ROOT / "benchmarks" / "results"
 
 
-def class_answers(assignment: str, students: int) -> dict[str, dict[str, str]]:
-    """student -> answers (exercise -> code): the solution, the release untouched, then catalogued answers."""
+BROKEN = {  # answers whose code does not even run: a syntax error, a name that is not defined
+    "broken_syntax": "def {name}(*args, **kwargs):\n    return (",
+    "broken_name": "def {name}(*args, **kwargs):\n    return undefined_helper(*args)",
+}
+
+
+def class_answers(assignment: str, students: int, broken: bool = False) -> dict[str, dict[str, str]]:
+    """student -> answers (exercise -> code): the solution, the release untouched, with ``broken`` the
+    students of :data:`BROKEN` (in every exercise), then students with catalogued answers."""
     solution = answer_sources(read_notebook(notebook_path(assignment)))
     catalogue = catalogues()[assignment]
     entries = {exercise: [e for e in catalogue.MISTAKES + catalogue.ALTERNATIVES if e.exercise == exercise]
                for exercise in solution}
     answers = {"solution": dict(solution), "untouched": {}}
-    for index in range(max(0, students - 2)):
+    if broken:
+        for student, template in BROKEN.items():
+            answers[student] = {exercise: template.format(name=exercise) for exercise in solution}
+    for index in range(max(0, students - len(answers))):
         handed_in = {exercise: options[index % len(options)].code for exercise, options in entries.items() if options}
         answers[f"student_{index + 1:02d}"] = {**solution, **handed_in}
     return answers
@@ -66,12 +76,13 @@ def grade_plain(course: GradingCourse, assignment: str) -> float:
     return time.perf_counter() - start
 
 
-def grade_sandboxed(course: GradingCourse, assignment: str) -> float:
+def grade_sandboxed(course: GradingCourse, assignment: str, *options: str) -> float:
+    """Seconds the grade command takes on the whole class (``options``: e.g. ``--jobs 2``)."""
     env = {**os.environ, **course.environment, "COURSE_FAST": "1",
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "course_autograde.grade", assignment, "--course-dir",
-                           str(course.root)], env=env, capture_output=True, text=True)
+                           str(course.root), "--force", *options], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"the grade command failed (exit {done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")

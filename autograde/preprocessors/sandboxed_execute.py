@@ -32,6 +32,7 @@ on the notebook as usual.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -39,6 +40,7 @@ import shutil
 import stat
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -59,6 +61,12 @@ EXECUTE_SETTINGS = ("timeout", "startup_timeout", "interrupt_on_timeout", "error
                     "raise_on_iopub_timeout", "iopub_timeout", "allow_errors", "allow_error_names",
                     "extra_arguments", "kernel_name", "skip_cells_with_tag")
 RECORD_BYTES_PER_CELL = 64 * 1024  # a cell's shortened grade-deciding outputs, note and record framing
+# The settings a run depends on (with EXECUTE_SETTINGS), carried by its Job.
+JOB_SETTINGS = (*EXECUTE_SETTINGS, "notebook_timeout", "memory_limit", "process_limit", "cell_output_limit",
+                "notebook_output_limit", "read_only", "environment_variables", "course_files")
+HOW_SETTINGS = ("scratch_directory", "cpus")  # where and with how many threads: not part of what runs
+JOB_FILES_LIMIT = 64 * 2**20  # bytes of a student's folder carried by a job
+PREPARED_JOBS: dict = {}  # student -> Job, filed by a prepare_only run (the grade command takes them)
 STOPPED = "GradingStopped"
 NOT_RUN = "NotRun"
 
@@ -99,9 +107,48 @@ class SandboxedExecute(Execute):
     cpus = Integer(None, allow_none=True, help="Thread-pool size hint for the notebook (not enforced).").tag(
         config=True)
 
+    results_directory = Unicode(
+        "", help="A folder of finished sandbox runs, filed by the content of what ran (the notebook, the "
+                 "student's files, the settings): a run found there is not made again. The grade command "
+                 "sets it, so that a rerun or a parallel grading reuses finished runs."
+    ).tag(config=True)
+    prepare_only = Bool(
+        False, help="Run nothing: when no finished run is found, file the job in PREPARED_JOBS and raise "
+                    "NotPrepared (the grade command runs the job elsewhere, then grades again)."
+    ).tag(config=True)
+
     def preprocess(self, nb, resources):
+        student = (resources.get("nbgrader") or {}).get("student", "notebook")
+        job = self.job(nb, Path((resources.get("metadata") or {}).get("path") or "."), student)
+        executed = finished_run(self.results_directory, job.key)
+        reused = executed is not None
+        if executed is None:
+            if self.prepare_only:
+                PREPARED_JOBS[student] = job
+                raise NotPrepared(f"{student}: the sandbox run is prepared, to be made elsewhere")
+            executed = run_job(job)
+            keep_run(self.results_directory, job.key, executed)
+        nb = nbformat.from_dict(executed)
+        nb.metadata["sandbox"]["reused"] = reused
+        if not nb.metadata["sandbox"]["completed"]:
+            self.log.warning("%s: %s", student, nb.metadata["sandbox"]["reason"])
+        return nb, resources
+
+    def job(self, nb, folder: Path, student: str) -> "Job":
+        """What the run needs, self-contained (it may run on another machine): the notebook, the
+        files of the folder it runs in, the settings and the environment; ``key`` identifies it."""
+        files = folder_files(folder)
+        settings = {name: getattr(self, name) for name in JOB_SETTINGS}
+        environment = self.sandbox_environment()
+        digest = hashlib.sha256(json.dumps([nb, settings, environment], sort_keys=True, default=str).encode())
+        for name, content in sorted(files.items()):
+            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        settings.update({name: getattr(self, name) for name in HOW_SETTINGS})  # not in the key
+        return Job(student, digest.hexdigest(), json.loads(json.dumps(nb)), files, settings, environment)
+
+    def execute(self, nb, folder: Path, environment: dict[str, str]):
+        """Run ``nb`` in the sandbox in a scratch copy of ``folder``; the notebook with its outputs."""
         key = secrets.token_bytes(32)
-        folder = Path((resources.get("metadata") or {}).get("path") or ".")
         scratch = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch_directory or None))
         try:
             shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
@@ -109,15 +156,12 @@ class SandboxedExecute(Execute):
             result = run_sandboxed(
                 [sys.executable, "-I", str(EXECUTOR)], scratch=scratch,
                 read_only=[EXECUTOR, *map(Path, self.read_only), *course_paths],
-                env={**self.sandbox_environment(), **course_environment},
+                env={**environment, **course_environment},
                 limits=self.limits(nb), stdin=self.request(nb, key))
         finally:
             remove_tree(scratch)
-        outcome = merge_records(nb, read_records(result.stdout, key), result, self)
-        nb.metadata["sandbox"] = outcome
-        if not outcome["completed"]:
-            self.log.warning("%s: %s", (resources.get("nbgrader") or {}).get("student", "notebook"), outcome["reason"])
-        return nb, resources
+        nb.metadata["sandbox"] = merge_records(nb, read_records(result.stdout, key), result, self)
+        return nb
 
     def limits(self, nb) -> Limits:
         code_cells = sum(cell.cell_type == "code" for cell in nb.cells)
@@ -150,6 +194,71 @@ class SandboxedExecute(Execute):
         settings = {name: getattr(self, name) for name in EXECUTE_SETTINGS}
         settings.update(cell_output_bytes=self.cell_output_limit, notebook_output_bytes=self.notebook_output_limit)
         return json.dumps({"key": key.hex(), "notebook": nb, "settings": settings}).encode()
+
+
+class NotPrepared(RuntimeError):
+    """A prepare_only run found no finished run: the job is in PREPARED_JOBS."""
+
+
+@dataclass
+class Job:
+    """One notebook's sandbox run, self-contained: it can be made in another thread, process or machine."""
+
+    student: str
+    key: str                       # content hash of what runs (notebook, files, settings, environment)
+    notebook: dict
+    files: dict[str, bytes]        # the folder it runs in: relative path -> content
+    settings: dict                 # SandboxedExecute settings
+    environment: dict[str, str]    # the variables passed into the sandbox
+
+
+def run_job(job: Job) -> dict:
+    """Make ``job``'s run (on this machine); the executed notebook, as JSON-ready data."""
+    with tempfile.TemporaryDirectory(prefix="grading-job-") as folder:
+        for name, content in job.files.items():
+            target = Path(folder, name).resolve()
+            if not target.is_relative_to(Path(folder).resolve()):
+                continue  # a path that leaves the folder: not the student's file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        settings = dict(job.settings)
+        if settings.get("scratch_directory") and not Path(settings["scratch_directory"]).is_dir():
+            settings["scratch_directory"] = ""  # another machine: its own temporary folder
+        executor = SandboxedExecute(**settings)
+        executed = executor.execute(nbformat.from_dict(job.notebook), Path(folder), job.environment)
+        return json.loads(json.dumps(executed))
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    files, total = {}, 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            content = path.read_bytes()
+            total += len(content)
+            if total > JOB_FILES_LIMIT:
+                raise RuntimeError(f"the student's folder {folder} holds over {megabytes(JOB_FILES_LIMIT)}")
+            files[str(path.relative_to(folder))] = content
+    return files
+
+
+def finished_run(directory: str, key: str) -> dict | None:
+    """The finished run filed under ``key`` in ``directory``, if any (and readable)."""
+    if not directory:
+        return None
+    try:
+        return json.loads(Path(directory, f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def keep_run(directory: str, key: str, executed: dict) -> None:
+    """File a finished run (written whole, then renamed: a crash leaves no half-written run)."""
+    if not directory:
+        return
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    partial = Path(directory, f".{key}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(executed), encoding="utf-8")
+    partial.replace(Path(directory, f"{key}.json"))
 
 
 def remove_tree(path: Path) -> None:
