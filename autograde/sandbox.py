@@ -182,6 +182,7 @@ def run_sandboxed(argv: Sequence[str], *, scratch: Path, read_only: Sequence[Pat
     if not scratch.is_dir():
         raise NotADirectoryError(scratch)
     read_only = [Path(path).resolve(strict=True) for path in read_only]
+    remove_stale_cgroups()
     cgroups = _Cgroups.create(f"{CGROUP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", limits)
     try:
         if cgroups.pids is None and os.geteuid() == 0:
@@ -537,6 +538,16 @@ def leftover_cgroups(created_by: int | None = None) -> list[Path]:
             if int(maker) == created_by or (created_by is None and not Path("/proc", maker).exists()):
                 found.append(path)
     return found
+
+
+def remove_stale_cgroups() -> None:
+    """Remove the empty cgroups of sandboxes whose maker was killed before it could (a grader or a
+    Dask worker killed mid-run). A cgroup that still holds processes is left alone."""
+    for path in leftover_cgroups():
+        try:
+            path.rmdir()
+        except OSError:
+            pass
 
 
 def _cgroup_mounts() -> dict[str, Path]:

@@ -35,14 +35,26 @@ def generated_course(tmp_path_factory):
     """One throw-away nbgrader course with every assignment generated (the student release), for the session.
 
     ``test_notebooks`` compares its release with the committed notebooks; ``test_nbgrader``
-    hands in and grades its class there. Generating takes half a minute: done once.
+    hands in and grades its class there. Generating takes half a minute: done once per run, by
+    the first worker that needs it (under a file lock); each worker grades in its own copy.
     """
+    import fcntl
+    import shutil
+
     from course_autograde.course import GradingCourse
     from course_utils import checks
 
-    course = GradingCourse(tmp_path_factory.mktemp("course"), list(checks.ASSIGNMENTS))
-    course.generate()
-    return course
+    assignments = list(checks.ASSIGNMENTS)
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "generated-course"
+    with open(f"{shared}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / ".generated").exists():
+            GradingCourse(shared, assignments).generate()
+            (shared / ".generated").touch()
+    own = tmp_path_factory.mktemp("course")
+    shutil.copytree(shared, own, dirs_exist_ok=True)
+    return GradingCourse(own, assignments)
 
 
 # Under ``--dist loadscope`` (``make test``) a scope runs on one worker, so that its fixtures are

@@ -1,7 +1,7 @@
 """The instructor's grade command (``python -m course_autograde.grade``) on the tiny assignment.
 
 One class (``tests/hostile.py``: honest students, hostile ones, empty and
-misnamed folders) is handed in and graded once, through the command, with
+misnamed folders) is handed in and graded once, through the command (two runs at a time), with
 small sandbox limits. Then: every honest student has exact full marks and the
 scores plain ``nbgrader autograde`` gives; every hostile one has its expected
 score, status and reason; the course's source, release and submitted files
@@ -94,10 +94,6 @@ def processes_with(text: str) -> list[int]:
     return found
 
 
-def leftover_cgroups() -> list[Path]:
-    return sandbox.leftover_cgroups()  # the grade command has ended: any cgroup of its is left over
-
-
 class LoopbackServer(threading.Thread):
     """A TCP server on the host's 127.0.0.1 that records what reaches it."""
 
@@ -173,19 +169,24 @@ def graded(tmp_path_factory, report_time) -> GradedClass:
     hashes_before = file_hashes(*watched) | file_hashes(root / "nbgrader_config.py")
     tables_before = gradebook_tables(course)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "course_autograde.grade", ASSIGNMENT, "--course-dir", str(root)],
-                          env={**os.environ, **course.environment,
-                               "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "COURSE_FAST": "1"},
-                          capture_output=True, text=True, timeout=900)
+    # Two runs at a time: hostile students side by side must not reach each other either.
+    grading = subprocess.Popen([sys.executable, "-m", "course_autograde.grade", ASSIGNMENT, "--course-dir", str(root),
+                                "--jobs", "2"],
+                               env={**os.environ, **course.environment,
+                                    "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "COURSE_FAST": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = grading.communicate(timeout=900)
+    done = SimpleNamespace(returncode=grading.returncode, stdout=stdout, stderr=stderr)
     report_time(f"tiny: the grade command, {len(CLASS)} students", time.perf_counter() - start)
     assert done.returncode == 0, done.stdout + done.stderr
     left_processes = processes_with(marker) + processes_with(str(scratch_root))
+    left_cgroups = sandbox.leftover_cgroups(created_by=grading.pid)  # the sandboxes of this command only
     server.socket.close()
     with open(root / "autograde" / "reports" / f"{ASSIGNMENT}.csv", newline="", encoding="utf-8") as handle:
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     return GradedClass(course, marker, placeholders, rows, done.stdout, plain_scores, hashes_before,
                        file_hashes(*watched) | file_hashes(root / "nbgrader_config.py"), tables_before,
-                       left_processes, leftover_cgroups(), server.received, scratch_root)
+                       left_processes, left_cgroups, server.received, scratch_root)
 
 
 @pytest.fixture(scope="module")

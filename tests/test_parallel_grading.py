@@ -25,8 +25,10 @@ except sandbox.SandboxUnavailable as error:
     BWRAP = str(error)
 pytestmark = pytest.mark.skipif(BWRAP is not None, reason=BWRAP or "")
 
-# Honest students, a crash, a loop interrupted at the cell limit and a cheat: outcomes of each kind.
-CLASS = HONEST + [case for case in HOSTILE if case.student in ("os_exit", "infinite_loop", "cheat_patch_engine")]
+# Right and wrong answers, a crash and a cheat: an outcome of each kind (the whole hostile class is
+# graded at --jobs 2 in test_grade.py).
+CLASS = [case for case in HONEST + HOSTILE if case.student in ("honest_full", "honest_mistakes", "os_exit",
+                                                                 "cheat_patch_engine")]
 
 
 @pytest.fixture(scope="module")

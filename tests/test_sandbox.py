@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -385,3 +386,21 @@ def test_cgroup_v2_files_are_written_and_read(tmp_path):
     assert (cgroups.memory_mechanism, cgroups.process_mechanism) == ("cgroup v2", "cgroup v2")
     assert cgroups.procs_files == [directory / "cgroup.procs"]
     assert cgroups.oom_kills() == 1
+
+
+def test_the_empty_cgroup_of_a_killed_maker_is_removed_by_the_next_run(tmp_path):
+    """A grader or Dask worker killed mid-run cannot remove its sandbox's cgroup: the next run does."""
+    mounts = sandbox._cgroup_mounts()
+    if not mounts:
+        pytest.skip("no cgroup hierarchy to write to")
+    maker = subprocess.Popen([sys.executable, "-c", "pass"])
+    maker.wait()  # a process id that no longer runs
+    stale = [Path(parent, f"{sandbox.CGROUP_PREFIX}{maker.pid}-deadbeef") for parent in mounts.values()]
+    try:
+        for path in stale:
+            path.mkdir()
+    except OSError:
+        pytest.skip("the cgroup hierarchy is not writable here")
+    assert set(sandbox.leftover_cgroups()) >= set(stale)
+    sandbox.run_sandboxed([sys.executable, "-c", "pass"], scratch=tmp_path)
+    assert not any(path.exists() for path in stale)
