@@ -98,11 +98,16 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(runs, ignore_errors=True)
         with tempfile.TemporaryDirectory(prefix="grading-copies-") as copies:
             use_sandbox(app, Path(copies), runs, args.jobs)
-            with job_runner(args.jobs, args.scheduler) as runner:
+            with job_runner(args.jobs, args.scheduler, runs) as runner:
                 rows = grade_class(app, args.assignment, submitted, Path(copies), args.student, runner)
     except (GradingSetupError, SandboxUnavailable) as error:
         print(f"grade: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("grade: interrupted. The students recorded so far keep their grades in the gradebook, and the "
+              "finished runs are kept (runs already started finish first): run the same command again to grade the "
+              "rest.", file=sys.stderr)
+        return 130
     report = write_report(rows, course_dir / (args.report or Path("autograde", "reports", f"{args.assignment}.csv")))
     print_report(rows, args.assignment, report)
     return 0
@@ -311,13 +316,19 @@ class Progress:
 
 
 class LocalRunner:
-    """Sandbox runs on this machine, ``jobs`` at a time (threads: each run is a sandboxed process)."""
+    """Sandbox runs on this machine, ``jobs`` at a time (threads: each run is a sandboxed process).
+    Each run is filed in ``runs`` as it finishes, so an interruption loses no finished run."""
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, runs: Path):
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sandbox-run")
+        self.runs = str(runs)
 
     def submit(self, job):
-        return self.pool.submit(run_job, job)
+        def run_and_keep():
+            executed = run_job(job)
+            keep_run(self.runs, job.key, executed)
+            return executed
+        return self.pool.submit(run_and_keep)
 
     def finished(self, pending):
         """``(future, result, failure)`` as the runs finish (failure: None or a one-line reason)."""
@@ -332,7 +343,8 @@ class LocalRunner:
 class DaskRunner(LocalRunner):
     """Sandbox runs on a Dask cluster. A task lost with its worker is run again on another one."""
 
-    def __init__(self, scheduler: str):
+    def __init__(self, scheduler: str, runs: Path):
+        self.runs = str(runs)
         try:
             from distributed import Client
         except ImportError as error:
@@ -359,11 +371,11 @@ class DaskRunner(LocalRunner):
 
 
 @contextlib.contextmanager
-def job_runner(jobs: int, scheduler: str | None):
+def job_runner(jobs: int, scheduler: str | None, runs: Path):
     """None (one student after another, here), a :class:`LocalRunner` or a :class:`DaskRunner`."""
     if jobs < 1:
         raise GradingSetupError(f"--jobs must be at least 1, not {jobs}")
-    runner = DaskRunner(scheduler) if scheduler else LocalRunner(jobs) if jobs > 1 else None
+    runner = DaskRunner(scheduler, runs) if scheduler else LocalRunner(jobs, runs) if jobs > 1 else None
     try:
         yield runner
     finally:
