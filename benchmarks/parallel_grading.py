@@ -19,8 +19,6 @@ The figures go to ``benchmarks/results/parallel-grading-<date>.json``.
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import math
 import os
 import statistics
@@ -30,12 +28,10 @@ from pathlib import Path
 from course_autograde.course import GradingCourse
 from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook
 from course_utils import checks
-from course_utils.settings import REPO_ROOT
 
-from .sandbox_grading import class_answers, grade_plain, grade_sandboxed, hand_in, total_scores
+from .sandbox_grading import class_answers, grade_plain, grade_sandboxed, hand_in, save_result, total_scores
 
 GOAL = 1.6
-RESULTS = REPO_ROOT / "benchmarks" / "results"
 STUDENTS, NOTEBOOKS, TURNAROUND = 1000, 6, 3600.0
 
 
@@ -110,10 +106,7 @@ def main(argv=None) -> dict:
                   f"{row['graders_for_one_hour']} graders for a one-hour turnaround")
         result.update(notebook_seconds=costs, turnaround=table)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"parallel-grading-{datetime.date.today().isoformat()}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"  wrote {path.relative_to(REPO_ROOT)}")
+        save_result("parallel-grading", result)
     return result
 
 

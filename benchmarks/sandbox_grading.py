@@ -126,11 +126,17 @@ def main(argv=None) -> dict:
     if not same:
         print("  plain:     ", scores["plain"], "\n  sandboxed: ", scores["sandboxed"])
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / f"sandbox-grading-{datetime.date.today().isoformat()}.json"
-        path.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"  wrote {path.relative_to(REPO_ROOT)}")
+        save_result("sandbox-grading", result)
     return result
+
+
+def save_result(name: str, result: dict) -> Path:
+    """Write ``result`` to ``benchmarks/results/<name>-<date>.json`` and say so."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{datetime.date.today().isoformat()}.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"  wrote {path.relative_to(REPO_ROOT)}")
+    return path
 
 
 if __name__ == "__main__":
