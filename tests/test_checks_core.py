@@ -181,3 +181,51 @@ def test_an_answer_that_reaches_the_course_implementation_is_refused(route):
 def test_an_answer_of_its_own_passes_a_watched_exercise(capsys):
     engine.check(WATCHED, lambda x: x + x, REFERENCES)
     assert "all checks passed" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- hidden parts on the instructor's side
+
+
+def hidden_double() -> Exercise:
+    """DOUBLE with its hidden case read from tiny_hidden.py in the hidden cases' folder."""
+    return dataclasses.replace(DOUBLE, cases=engine.Parts(visible=DOUBLE.cases["visible"],
+                                                          hidden=engine.hidden_cases("tiny_hidden", "DOUBLE")))
+
+
+def test_hidden_cases_are_read_as_data_from_the_instructors_folder(tmp_path, monkeypatch):
+    (tmp_path / "tiny_hidden.py").write_text("# a comment\n{'DOUBLE': {'n5': {'n': 5}}}\n")
+    monkeypatch.setenv(engine.HIDDEN_CASES_ENV, str(tmp_path))
+    exercise = hidden_double()
+    assert exercise.cases["hidden"] == [Case("n5", {"n": 5})]
+    engine.check(exercise, lambda x: x * 2, REFERENCES, hidden=True)
+    (tmp_path / "tiny_hidden.py").write_text("__import__('os').system('true')")  # code is refused
+    engine.hidden_cases_file.cache_clear()
+    with pytest.raises(ValueError):
+        hidden_double().cases["hidden"]
+
+
+def test_without_the_hidden_cases_the_visible_check_works_and_the_hidden_one_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv(engine.HIDDEN_CASES_ENV, str(tmp_path))  # a student's installation: no file there
+    exercise = hidden_double()
+    engine.check(exercise, lambda x: x * 2, REFERENCES)
+    with pytest.raises(CheckFailed) as caught:
+        engine.check(exercise, lambda x: x * 2, REFERENCES, hidden=True)
+    assert "the hidden cases of tiny_hidden are not in this installation" in str(caught.value)
+    assert "instructor grades" in str(caught.value)
+
+
+def test_every_hidden_part_of_the_course_is_in_the_hidden_cases_files_and_nothing_else_is():
+    import ast
+
+    from course_utils import checks
+
+    for assignment in checks.ASSIGNMENTS:
+        module = checks.module(assignment)
+        used = {value.declared["hidden"].key for value in [*vars(module).values(),
+                                                            *(e.cases for e in module.CHECKS.exercises)]
+                if isinstance(value, engine.Parts) and isinstance(value.declared["hidden"], engine.Hidden)}
+        stored = ast.literal_eval((engine.hidden_cases_dir() / f"{assignment}.py").read_text())
+        assert used == set(stored), assignment
+        for exercise in module.CHECKS.exercises:
+            visible = {case.name for case in exercise.cases["visible"]}
+            assert exercise.cases["hidden"] and not visible & {case.name for case in exercise.cases["hidden"]}

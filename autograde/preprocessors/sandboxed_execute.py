@@ -16,7 +16,8 @@ For each notebook it
    memory limit and a process limit; of the course machine's files it can
    read only the system folders, the virtual environment,
    ``sandbox_execute.py``, ``read_only`` (the course's importable code) and,
-   with ``course_files``, the data folder and the pretrained backbone;
+   with ``course_files``, the data folder, the hidden cases' inputs (not
+   their expected values) and the pretrained backbone;
 3. puts each cell's outputs (capped per cell and per notebook) back into the
    notebook from the executor's signed records;
 4. when the run stopped early (a kernel that died, a cell that ignored the
@@ -98,8 +99,9 @@ class SandboxedExecute(Execute):
              "nothing else goes in (the sandbox sets PATH, HOME, LANG and TMPDIR).",
     ).tag(config=True)
     course_files = Bool(
-        True, help="Also let the notebook read the course's data folder and its pretrained backbone (read-only), "
-                   "and point it at them (COURSE_DATA_DIR, COURSE_BACKBONE_PATH)."
+        True, help="Also let the notebook read the course's data folder, the inputs of the hidden cases and "
+                   "the pretrained backbone (read-only), and point it at them (COURSE_DATA_DIR, "
+                   "COURSE_HIDDEN_CASES, COURSE_BACKBONE_PATH)."
     ).tag(config=True)
     scratch_directory = Unicode(
         "", help="Where the scratch folders are made (default: the system's temporary folder)."
@@ -170,16 +172,22 @@ class SandboxedExecute(Execute):
                       cpus=self.cpus)
 
     def course_files_and_settings(self) -> tuple[list[Path], dict[str, str]]:
-        """The data folder and the backbone's files, when they exist, and the settings naming them."""
+        """The data folder, the hidden cases and the backbone's files, when they exist, and the settings
+        naming them."""
         if not self.course_files:
             return [], {}
         from course_utils import backbones, settings
+        from course_utils.checks import engine
 
         paths, environment = [], {}
         data = settings.data_dir().resolve()
         if data.is_dir():
             paths.append(data)
             environment[settings.DATA_ENV] = str(data)
+        hidden_cases = engine.hidden_cases_dir().resolve()
+        if hidden_cases.is_dir():  # the inputs of the hidden cases (their expected values stay outside)
+            paths.append(hidden_cases)
+            environment[engine.HIDDEN_CASES_ENV] = str(hidden_cases)
         weights = backbones.weights_path().resolve()
         if weights.exists():
             paths += [path for path in (weights, backbones.manifest_path(weights)) if path.exists()]

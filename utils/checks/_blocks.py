@@ -58,9 +58,10 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..blocks import KnownWeights, layer_names
+from ..models import layer_names
 from . import engine, graph
 from .core import CheckFailed, difference, error_text, fail, short
+from .known_weights import KnownWeights
 
 MAIN_PATH = ("2a", "2b", "2c")
 INITIALIZERS = (("known", KnownWeights), ("glorot", None))   # None: the student's default argument
@@ -545,11 +546,11 @@ def comparer(describe):
     return compare
 
 
-def block_exercise(name: str, convolutional: bool, visible: dict, hidden: dict) -> engine.Exercise:
-    """The exercise ``name`` (a block function) for the engine; ``visible``/``hidden``: case name -> parameters."""
+def block_exercise(name: str, convolutional: bool, visible: dict, hidden: engine.Hidden) -> engine.Exercise:
+    """The exercise ``name`` (a block function) for the engine; ``visible``: case name -> parameters."""
     describe = describer(name)
     return engine.Exercise(
-        name=name, cases={"visible": engine.cases(visible), "hidden": engine.cases(hidden)},
+        name=name, cases=engine.Parts(visible=engine.cases(visible), hidden=hidden),
         run=lambda answer, case: outputs(answer, name, case, convolutional),
         describe=describe, hint=NUMBERS_HINT, requires=engine.callable_answer(name), compare=comparer(describe),
         atol=ATOL, rtol=RTOL, implementation=f"course_utils.blocks:{name}")

@@ -67,7 +67,7 @@ from . import engine
 from .core import difference, fail, short, to_numpy
 from .engine import Case, CrashHint, Exercise, Mistake
 from .graph import activation_name, call_arguments, flat_layers, history, kind, producer
-from .resnet34 import set_known_weights
+from .known_weights import set_known_weights
 
 COURSE_MODULE = "course_utils.cam"  # the course's own answers, which later cells use
 
@@ -160,12 +160,10 @@ def _transfer_case(name, seed, size, stages, classes, base_name="tiny_base") -> 
                        "base": {"input": (*size, 3), "stages": stages, "name": base_name, "stem": 4}})
 
 
-TRANSFER_CASES = {
-    "visible": [_transfer_case("8x8_3_classes", 1, (8, 8), ((4, 1, 1), (6, 1, 2)), 3),
-                _transfer_case("10x6_5_classes", 2, (10, 6), ((4, 1, 1), (5, 1, 2)), 5)],
-    "hidden": [_transfer_case("12x12_2_classes", 11, (12, 12), ((3, 1, 1), (6, 2, 2)), 2, "pretrained_base"),
-               _transfer_case("9x7_4_classes", 12, (9, 7), ((5, 2, 1), (4, 1, 2)), 4, "feature_extractor")],
-}
+TRANSFER_CASES = engine.Parts(
+    visible=[_transfer_case("8x8_3_classes", 1, (8, 8), ((4, 1, 1), (6, 1, 2)), 3),
+             _transfer_case("10x6_5_classes", 2, (10, 6), ((4, 1, 1), (5, 1, 2)), 5)],
+    hidden=engine.hidden_cases(ASSIGNMENT, "TRANSFER_CASES"))
 
 
 def describe_transfer_case(case: Case) -> str:
@@ -310,13 +308,9 @@ BUILD_TRANSFER_MODEL = Exercise(
 BASE_A = {"input": (8, 8, 3), "stages": ((4, 2, 1), (6, 2, 2)), "name": "base_a", "top": True}
 BASE_B = {"input": (8, 8, 3), "stages": ((3, 1, 1), (4, 2, 2), (5, 2, 2)), "name": "base_b", "top": True}
 BASE_C = {"input": (6, 6, 3), "stages": ((4, 3, 1), (4, 1, 2)), "name": "base_c", "top": False}
-UNFREEZE_CASES = {
-    "visible": engine.cases({f"4_blocks_unfreeze_{n}": {"base": BASE_A, "n_blocks": n} for n in (1, 2, 3, 0)}),
-    "hidden": engine.cases({"5_blocks_unfreeze_2": {"base": BASE_B, "n_blocks": 2},
-                            "5_blocks_unfreeze_4": {"base": BASE_B, "n_blocks": 4},
-                            "4_blocks_no_top_unfreeze_3": {"base": BASE_C, "n_blocks": 3},
-                            "5_blocks_unfreeze_0": {"base": BASE_B, "n_blocks": 0}}),
-}
+UNFREEZE_CASES = engine.Parts(
+    visible=engine.cases({f"4_blocks_unfreeze_{n}": {"base": BASE_A, "n_blocks": n} for n in (1, 2, 3, 0)}),
+    hidden=engine.hidden_cases(ASSIGNMENT, "UNFREEZE_CASES"))
 
 
 def _blocks_of(spec) -> list[str]:
@@ -431,14 +425,11 @@ def _cam_case(name, seed, size, channels, classes, class_index) -> Case:
                        "class_index": class_index})
 
 
-CAM_CASES = {
-    "visible": [_cam_case("4x6_3_channels_3_classes", 21, (4, 6), 3, 3, 1),
-                _cam_case("7x7_5_channels_4_classes", 22, (7, 7), 5, 4, 2),
-                _cam_case("5x3_6_channels_2_classes", 23, (5, 3), 6, 2, 1)],
-    "hidden": [_cam_case("8x10_8_channels_8_classes", 31, (8, 10), 8, 8, 7),
-               _cam_case("3x5_4_channels_4_classes", 32, (3, 5), 4, 4, 3),
-               _cam_case("9x9_16_channels_5_classes", 33, (9, 9), 16, 5, 4)],
-}
+CAM_CASES = engine.Parts(
+    visible=[_cam_case("4x6_3_channels_3_classes", 21, (4, 6), 3, 3, 1),
+             _cam_case("7x7_5_channels_4_classes", 22, (7, 7), 5, 4, 2),
+             _cam_case("5x3_6_channels_2_classes", 23, (5, 3), 6, 2, 1)],
+    hidden=engine.hidden_cases(ASSIGNMENT, "CAM_CASES"))
 
 
 def cam_inputs(case: Case):
@@ -518,16 +509,12 @@ def _upsample_case(name, seed, shape, size, constant=None, offset=0.0) -> Case:
     return Case(name, {"seed": seed, "shape": shape, "size": size, "constant": constant, "offset": offset})
 
 
-UPSAMPLE_CASES = {
-    "visible": [_upsample_case("7x7_to_28x28", 41, (7, 7), (28, 28)),
-                _upsample_case("4x6_to_20x30", 42, (4, 6), (20, 30), offset=3.0),
-                _upsample_case("5x7_to_16x23", 43, (5, 7), (16, 23)),
-                _upsample_case("constant_3x3_to_12x12", 44, (3, 3), (12, 12), constant=0.7)],
-    "hidden": [_upsample_case("7x7_to_56x56", 51, (7, 7), (56, 56)),
-               _upsample_case("6x4_to_33x17", 52, (6, 4), (33, 17), offset=-2.0),
-               _upsample_case("3x5_to_9x20", 53, (3, 5), (9, 20), offset=10.0),
-               _upsample_case("constant_4x2_to_8x8", 54, (4, 2), (8, 8), constant=-1.5)],
-}
+UPSAMPLE_CASES = engine.Parts(
+    visible=[_upsample_case("7x7_to_28x28", 41, (7, 7), (28, 28)),
+             _upsample_case("4x6_to_20x30", 42, (4, 6), (20, 30), offset=3.0),
+             _upsample_case("5x7_to_16x23", 43, (5, 7), (16, 23)),
+             _upsample_case("constant_3x3_to_12x12", 44, (3, 3), (12, 12), constant=0.7)],
+    hidden=engine.hidden_cases(ASSIGNMENT, "UPSAMPLE_CASES"))
 
 
 def upsample_input(case: Case) -> np.ndarray:
@@ -633,22 +620,14 @@ def _grad_cam_case(name, seed, size, stages, classes, layer, class_index, nested
 
 # Every 1x1 stride-2 shortcut convolution reads at least 16 channels: on TensorFlow 2.21's oneDNN CPU kernels, the
 # gradient of a 1x1 stride-2 convolution with fewer input channels and an odd batch corrupts memory (and crashes).
-GRAD_CAM_CASES = {
-    "visible": [
+GRAD_CAM_CASES = engine.Parts(
+    visible=[
         _grad_cam_case("nested_base_last_layer", 61, (12, 12), ((16, 1, 1), (8, 1, 2)), 4, "conv3_block1_out", 1),
         _grad_cam_case("nested_base_inner_layer", 61, (12, 12), ((16, 1, 1), (8, 1, 2)), 4, "conv2_block1_out", 2),
         _grad_cam_case("flat_model_1_image", 62, (10, 14), ((16, 1, 1), (6, 1, 2)), 3, "conv3_block1_out", 0,
                        nested=False, images=1),
     ],
-    "hidden": [
-        _grad_cam_case("nested_base_3_images", 71, (16, 16), ((16, 1, 1), (16, 1, 2), (6, 1, 2)), 5,
-                       "conv4_block1_out", 3, base_name="pretrained_base", images=3),
-        _grad_cam_case("nested_base_middle_layer", 72, (16, 12), ((16, 1, 1), (16, 1, 2), (6, 1, 2)), 3,
-                       "conv3_block1_2_bn", 2, base_name="feature_extractor"),
-        _grad_cam_case("flat_model_2_images", 73, (8, 8), ((16, 2, 1), (6, 1, 2)), 2, "conv2_block2_out", 1,
-                       nested=False),
-    ],
-}
+    hidden=engine.hidden_cases(ASSIGNMENT, "GRAD_CAM_CASES"))
 
 
 def describe_grad_cam(case: Case) -> str:
@@ -869,8 +848,8 @@ def pointing_variant(case: Case, variant: str = "correct") -> bool:
 # 40x60 masks; the animal's rectangle and the peak are placed so each mistake answers wrongly somewhere.
 CAT = (10, 20, 30, 50, 1)
 DOG = (10, 20, 30, 50, 2)
-POINTING_CASES = {
-    "visible": [
+POINTING_CASES = engine.Parts(
+    visible=[
         _mask_case("peak_on_a_dog", (40, 60), [DOG], (18, 48)),
         _mask_case("swapped_peak_would_hit", (40, 60), [CAT], (35, 12)),
         _mask_case("peak_near_the_ring_only", (40, 60), [CAT], (3, 40), tolerance=6),
@@ -882,14 +861,7 @@ POINTING_CASES = {
         _mask_case("6_px_away_tolerance_8", (40, 60), [CAT], (25, 40), tolerance=8),
         _mask_case("peak_on_a_big_cat_far_from_its_centre", (40, 60), [(2, 38, 2, 58, 1)], (4, 5), tolerance=4),
     ],
-    "hidden": [
-        _mask_case("hidden_hit_on_cat", (32, 48), [(5, 15, 20, 30, 1)], (10, 25)),
-        _mask_case("hidden_miss", (32, 48), [(5, 15, 20, 30, 2)], (30, 2)),
-        _mask_case("hidden_ring_only", (32, 48), [(10, 20, 10, 20, 1)], (25, 15), tolerance=4),
-        _mask_case("hidden_two_animals", (48, 32), [(2, 8, 2, 8, 1), (30, 40, 20, 30, 2)], (44, 10), tolerance=11),
-        _mask_case("hidden_exactly_5_px_away", (48, 32), [(20, 30, 10, 20, 2)], (32, 23), tolerance=5),
-    ],
-}
+    hidden=engine.hidden_cases(ASSIGNMENT, "POINTING_CASES"))
 
 
 POINTING_HINTS = {
@@ -926,13 +898,10 @@ def _mass_case(name, seed, size, animals, boundary=2, offset=0.1) -> Case:
     return Case(name, {"seed": seed, "size": size, "animals": animals, "boundary": boundary, "offset": offset})
 
 
-MASS_CASES = {
-    "visible": [_mass_case("cat_and_dog_30x40", 81, (30, 40), [(3, 12, 4, 15, 1), (15, 27, 20, 36, 2)]),
-                _mass_case("one_dog_24x24", 82, (24, 24), [(6, 18, 5, 14, 2)], offset=0.5)],
-    "hidden": [_mass_case("one_cat_40x30", 91, (40, 30), [(10, 30, 8, 22, 1)], boundary=3),
-               _mass_case("two_dogs_32x32", 92, (32, 32), [(2, 10, 2, 10, 2), (20, 30, 18, 28, 2)], offset=0.0),
-               _mass_case("cat_and_dog_18x50", 93, (18, 50), [(4, 14, 3, 20, 2), (2, 16, 30, 45, 1)], offset=1.0)],
-}
+MASS_CASES = engine.Parts(
+    visible=[_mass_case("cat_and_dog_30x40", 81, (30, 40), [(3, 12, 4, 15, 1), (15, 27, 20, 36, 2)]),
+             _mass_case("one_dog_24x24", 82, (24, 24), [(6, 18, 5, 14, 2)], offset=0.5)],
+    hidden=engine.hidden_cases(ASSIGNMENT, "MASS_CASES"))
 
 
 def mass_inputs(case: Case):

@@ -45,17 +45,12 @@ def _size_case(n, k, padding, stride) -> Case:
     return Case(f"n{n}_k{k}_{padding}_s{stride}", {"n": n, "k": k, "padding": padding, "stride": stride})
 
 
-OUTPUT_SIZE_CASES = {
-    "visible": [_size_case(*c) for c in [(28, 3, "valid", 1), (28, 3, "same", 1), (150, 5, "same", 1),
-                                         (224, 7, "same", 2), (7, 3, "same", 2), (8, 4, "same", 1),
-                                         (7, 3, "valid", 2), (10, 3, "valid", 2), (8, 4, "valid", 3),
-                                         (10, 3, "full", 1)]],
-    "hidden": [_size_case(*c) for c in [(224, 7, "valid", 2), (5, 2, "same", 2), (6, 3, "valid", 3),
-                                        (9, 2, "valid", 3), (13, 1, "valid", 4), (227, 11, "valid", 4),
-                                        (56, 1, "same", 2), (7, 7, "valid", 1), (9, 2, "same", 4),
-                                        (112, 3, "same", 2), (5, 3, "valid", 5), (11, 4, "same", 3),
-                                        (10, 3, "causal", 1), (12, 5, "symmetric", 2)]],
-}
+OUTPUT_SIZE_CASES = engine.Parts(
+    visible=[_size_case(*c) for c in [(28, 3, "valid", 1), (28, 3, "same", 1), (150, 5, "same", 1),
+                                      (224, 7, "same", 2), (7, 3, "same", 2), (8, 4, "same", 1),
+                                      (7, 3, "valid", 2), (10, 3, "valid", 2), (8, 4, "valid", 3),
+                                      (10, 3, "full", 1)]],
+    hidden=engine.hidden_cases(ASSIGNMENT, "OUTPUT_SIZE_CASES"))
 PADDINGS = ("valid", "same")
 RAISED = "raises ValueError"
 
@@ -148,23 +143,14 @@ def _conv_case(name, seed, images, kernels, stride, padding) -> Case:
     return Case(name, {"seed": seed, "images": images, "kernels": kernels, "stride": stride, "padding": padding})
 
 
-CONV_CASES = {
-    "visible": [
+CONV_CASES = engine.Parts(
+    visible=[
         _conv_case("3x3_valid", 1, (2, 6, 7, 3), (3, 3, 3, 4), 1, "valid"),
         _conv_case("3x3_same", 2, (2, 6, 7, 3), (3, 3, 3, 4), 1, "same"),
         _conv_case("2x2_same_stride2", 3, (1, 7, 8, 2), (2, 2, 2, 3), 2, "same"),
         _conv_case("3x2_valid_stride2", 4, (1, 7, 8, 2), (3, 2, 2, 2), 2, "valid"),
     ],
-    "hidden": [
-        _conv_case("3x3_valid_stride2", 11, (2, 9, 9, 3), (3, 3, 3, 2), 2, "valid"),
-        _conv_case("4x4_same", 12, (1, 8, 8, 1), (4, 4, 1, 2), 1, "same"),
-        _conv_case("1x1_valid", 13, (2, 7, 6, 4), (1, 1, 4, 5), 1, "valid"),
-        _conv_case("3x2_same_stride3", 14, (1, 10, 9, 2), (3, 2, 2, 3), 3, "same"),
-        _conv_case("5x5_valid_to_1x1", 15, (1, 5, 5, 3), (5, 5, 3, 1), 1, "valid"),
-        _conv_case("2x3_valid_stride2", 16, (1, 8, 7, 2), (2, 3, 2, 2), 2, "valid"),
-        _conv_case("3x3_same_stride2", 17, (2, 8, 9, 3), (3, 3, 3, 2), 2, "same"),
-    ],
-}
+    hidden=engine.hidden_cases(ASSIGNMENT, "CONV_CASES"))
 
 
 def conv_inputs(case: Case):
@@ -309,21 +295,14 @@ def _pool_case(name, seed, shape, pool_size, stride, negative=False) -> Case:
     return Case(name, {"seed": seed, "shape": shape, "pool_size": pool_size, "stride": stride, "negative": negative})
 
 
-POOL_CASES = {
-    "visible": [
+POOL_CASES = engine.Parts(
+    visible=[
         _pool_case("2x2", 21, (2, 6, 6, 3), 2, None),
         _pool_case("2x2_odd_size", 22, (1, 7, 7, 2), 2, None),
         _pool_case("3x3_stride2", 23, (1, 7, 8, 3), 3, 2),
         _pool_case("2x2_negative_only", 24, (1, 4, 6, 2), 2, None, negative=True),
     ],
-    "hidden": [
-        _pool_case("3x3", 31, (2, 9, 9, 1), 3, None),
-        _pool_case("2x2_stride1", 32, (1, 8, 8, 4), 2, 1),
-        _pool_case("4x4_stride3", 33, (1, 10, 7, 3), 4, 3),
-        _pool_case("4x4_to_1x1", 34, (3, 4, 4, 2), 4, None),
-        _pool_case("negative_only", 35, (1, 6, 5, 2), 2, None, negative=True),
-    ],
-}
+    hidden=engine.hidden_cases(ASSIGNMENT, "POOL_CASES"))
 
 
 def pool_input(case: Case) -> np.ndarray:
@@ -401,17 +380,18 @@ POOL = Exercise(
 
 
 # ============================================================================ exercise 4: DepthPool
-DEPTH_CASES = {
-    "visible": engine.cases({"pool3_6ch": dict(seed=41, shape=(2, 3, 3, 6), pool_size=3),
-                             "pool2_4ch": dict(seed=42, shape=(1, 4, 4, 4), pool_size=2),
-                             "pool2_in_model": dict(seed=43, shape=(2, 3, 4, 6), pool_size=2, in_model=True)}),
-    "hidden": engine.cases({"pool4_8ch": dict(seed=51, shape=(2, 2, 3, 8), pool_size=4),
-                            "pool1_3ch": dict(seed=52, shape=(1, 2, 2, 3), pool_size=1),
-                            "pool3_in_model": dict(seed=53, shape=(3, 5, 5, 6), pool_size=3, in_model=True)}),
-}
+DEPTH_CASES = engine.Parts(
+    visible=engine.cases({"pool3_6ch": dict(seed=41, shape=(2, 3, 3, 6), pool_size=3),
+                          "pool2_4ch": dict(seed=42, shape=(1, 4, 4, 4), pool_size=2),
+                          "pool2_in_model": dict(seed=43, shape=(2, 3, 4, 6), pool_size=2, in_model=True)}),
+    hidden=engine.hidden_cases(ASSIGNMENT, "DEPTH_CASES"))
 # An input whose channels do not split into groups (must raise ValueError), and the pool_size get_config must keep.
-DEPTH_BAD = {"visible": ((1, 2, 2, 5), 2), "hidden": ((1, 3, 3, 6), 4)}
-DEPTH_CONFIG = {"visible": 3, "hidden": 5}
+DEPTH_BAD = engine.Parts(
+    visible=((1, 2, 2, 5), 2),
+    hidden=engine.hidden_value(ASSIGNMENT, "DEPTH_BAD"))
+DEPTH_CONFIG = engine.Parts(
+    visible=3,
+    hidden=engine.hidden_value(ASSIGNMENT, "DEPTH_CONFIG"))
 IN_MODEL_HINT = ("inside a model the batch size is None while the model is built: reshape with tf.shape(inputs) "
                  "(or -1 for the batch axis) instead of inputs.shape[0].")
 
@@ -500,8 +480,8 @@ DEPTH_POOL = Exercise(
 
 
 # ============================================================================ exercise 5: conv_layer_cost
-COST_CASES = {
-    "visible": engine.cases({
+COST_CASES = engine.Parts(
+    visible=engine.cases({
         "course_example": dict(height=150, width=100, channels=3, filters=200, kernel_size=5),
         "course_example_batch100": dict(height=150, width=100, channels=3, filters=200, kernel_size=5,
                                         batch_size=100),
@@ -509,17 +489,7 @@ COST_CASES = {
                                              padding="valid", batch_size=8, bytes_per_value=2),
         "same_stride2_odd": dict(height=15, width=9, channels=4, filters=6, kernel_size=3, stride=2, batch_size=3),
     }),
-    "hidden": engine.cases({
-        "resnet_stem": dict(height=224, width=224, channels=3, filters=64, kernel_size=7, stride=2,
-                            padding="same", batch_size=32),
-        "valid_half_precision": dict(height=32, width=32, channels=64, filters=128, kernel_size=3,
-                                     padding="valid", batch_size=8, bytes_per_value=2),
-        "valid_stride2": dict(height=28, width=28, channels=1, filters=32, kernel_size=5, stride=2, padding="valid"),
-        "pointwise": dict(height=56, width=56, channels=256, filters=64, kernel_size=1, batch_size=4),
-        "same_stride3_odd": dict(height=31, width=17, channels=16, filters=8, kernel_size=3, stride=3,
-                                 batch_size=2, bytes_per_value=8),
-    }),
-}
+    hidden=engine.hidden_cases(ASSIGNMENT, "COST_CASES"))
 COST_KEYS = ("parameters", "multiplications", "output_bytes")
 
 

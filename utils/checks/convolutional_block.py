@@ -10,10 +10,9 @@ mode (:mod:`._blocks` does both).
 
 Cases: visible, the notebook's demo with the default s (so a wrong default
 shows) and a stage-2 block with s=1 (so a stride hard-coded to 2, or names
-hard-coded to the demo's 'res1a...', show too); hidden, s=1, s=3 and the
-default s with other sizes, kernel sizes, filters, stages and blocks. Both
-visible cases have f=2: an answer that hard-codes the middle kernel to 2x2
-passes the visible check only.
+hard-coded to the demo's 'res1a...', show too); hidden (on the instructor's
+side), other strides, sizes, kernel sizes, filters, stages and blocks. An
+answer that hard-codes the demo's kernel size passes the visible check only.
 
 Accepted and rejected spellings: as in notebook 02 (see :mod:`._blocks`).
 Rejected in particular, because it changes the outputs: the stride on the
@@ -34,9 +33,7 @@ CHECKS = engine.Assignment("03_convolutional_block", [block_exercise(
         # The first block of ResNet-50's stage 2 keeps the height and width: s=1.
         "s1_stage2a": dict(shape=(2, 5, 5, 3), f=2, filters=(2, 3, 5), stage=2, block="a", seed=4, s=1),
     },
-    hidden={"s1_stage2b": dict(shape=(2, 4, 4, 3), f=3, filters=(2, 3, 5), stage=2, block="b", seed=1, s=1),
-            "s3_stage5a": dict(shape=(2, 7, 7, 4), f=2, filters=(3, 4, 8), stage=5, block="a", seed=2, s=3),
-            "default_s_stage3a": dict(shape=(2, 6, 6, 4), f=3, filters=(4, 3, 6), stage=3, block="a", seed=3)})])
+    hidden=engine.hidden_cases("03_convolutional_block", "convolutional_block"))])
 
 check_convolutional_block = CHECKS.checker("convolutional_block")
 build_references = CHECKS.build_references

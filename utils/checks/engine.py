@@ -41,14 +41,18 @@ reaches stderr.
 """
 from __future__ import annotations
 
+import ast
 import contextlib
+import functools
 import importlib
 import io
 import os
 import sys
 import sysconfig
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from .. import references
@@ -57,6 +61,7 @@ from .core import CheckFailed, difference, error_text, fail, part_name, passed, 
 PARTS = ("visible", "hidden")
 OBSERVATION_MIME = "application/vnd.convnet-course.observation+json"
 GRADING_ENV = "COURSE_GRADING"  # "observe": the check cells publish observations, the grader judges
+HIDDEN_CASES_ENV = "COURSE_HIDDEN_CASES"  # the folder of the hidden cases (default: the instructor's repository)
 NOT_WRITTEN = ("replace `raise NotImplementedError()` in the exercise cell with your code, then run that "
                "cell again.")
 
@@ -81,6 +86,82 @@ class Case:
 def cases(part: Mapping[str, Mapping[str, Any]]) -> list[Case]:
     """``{"name": {params}}`` as a list of :class:`Case`."""
     return [Case(name, dict(params)) for name, params in part.items()]
+
+
+# --------------------------------------------------------------------------- hidden parts
+
+
+class HiddenCasesUnavailable(CheckFailed):
+    """The hidden cases are not in this installation (a student's): they run when the work is graded."""
+
+
+def hidden_cases_dir() -> Path:
+    """``COURSE_HIDDEN_CASES``, else ``autograde/hidden_cases`` of the instructor's repository."""
+    given = os.environ.get(HIDDEN_CASES_ENV)
+    return Path(given) if given else Path(__file__).resolve().parents[2] / "autograde" / "hidden_cases"
+
+
+UNAVAILABLE_HINT = ("they are run when your instructor grades the assignment; here, pass the visible checks "
+                    "(call the check without hidden=True).")
+
+
+@functools.lru_cache(maxsize=None)
+def hidden_cases_file(assignment: str, directory: str) -> dict:
+    """The hidden parts of ``assignment``: a Python literal (read as data, never run)."""
+    path = Path(directory) / f"{assignment}.py"
+    try:
+        return ast.literal_eval(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HiddenCasesUnavailable(
+            f"the hidden cases of {assignment} are not in this installation",
+            hint=UNAVAILABLE_HINT) from None
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A hidden part kept on the instructor's side, loaded when first used.
+
+    ``key``: its entry in ``autograde/hidden_cases/<assignment>.py``; ``as_cases``: the entry maps case
+    names to parameters (a list of :class:`Case`), else it is a value used as it is.
+    """
+
+    assignment: str
+    key: str
+    as_cases: bool = True
+
+    def load(self) -> Any:
+        value = hidden_cases_file(self.assignment, str(hidden_cases_dir()))[self.key]
+        return cases(value) if self.as_cases else value
+
+
+def hidden_cases(assignment: str, key: str) -> Hidden:
+    return Hidden(assignment, key)
+
+
+def hidden_value(assignment: str, key: str) -> Hidden:
+    return Hidden(assignment, key, as_cases=False)
+
+
+class Parts(Mapping):
+    """``{"visible": ..., "hidden": ...}``, a :class:`Hidden` part loaded when first read."""
+
+    def __init__(self, visible: Any, hidden: Any = None):
+        self.declared = {"visible": visible, "hidden": hidden}  # as written: a Hidden stays a Hidden
+        self._loaded: dict[str, Any] = {}
+
+    def __getitem__(self, part: str) -> Any:
+        value = self.declared[part]
+        if isinstance(value, Hidden):
+            if part not in self._loaded:
+                self._loaded[part] = value.load()
+            return self._loaded[part]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.declared)
+
+    def __len__(self) -> int:
+        return len(self.declared)
 
 
 @dataclass(frozen=True)
@@ -139,6 +220,10 @@ class Exercise:
     atol: float = 1e-4
     rtol: float = 1e-4
     implementation: str | None = None   # "module:function", the course's own answer (refused)
+
+    def __post_init__(self):
+        if not isinstance(self.cases, Parts):
+            self.cases = Parts(**self.cases)
 
 
 def callable_answer(name: str) -> Callable[[Any], None]:
@@ -245,11 +330,12 @@ def student_output_as_notes():
 # --------------------------------------------------------------------------- the loop
 
 
-def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any]) -> str | None:
+def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any],
+             part: str = "visible") -> str | None:
     """The hint of the known mistake that explains ``found``.
 
-    A mistake that reproduces the answer's outputs on every case run is
-    preferred over one that reproduces only the failing case.
+    A mistake that reproduces the answer's outputs on every case run (of ``part``)
+    is preferred over one that reproduces only the failing case.
     """
     def close(a, b) -> bool:
         return difference(a, b, exercise.atol, exercise.rtol) is None
@@ -266,7 +352,7 @@ def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results:
             value = produced(mistake, case)
             if value is None or close(value, expected) or not close(found, value):
                 continue
-            others = [c for c in exercise_cases(exercise, results) if c.name != case.name]
+            others = [c for c in exercise_cases(exercise, results, part) if c.name != case.name]
             consistent = all((v := produced(mistake, c)) is None or close(results[c.name], v) for c in others)
             if consistent:
                 return mistake.hint
@@ -278,8 +364,8 @@ def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results:
     return candidates[0] if candidates else None
 
 
-def exercise_cases(exercise: Exercise, results: Mapping[str, Any]) -> list[Case]:
-    return [c for part in PARTS for c in exercise.cases.get(part, ()) if c.name in results]
+def exercise_cases(exercise: Exercise, results: Mapping[str, Any], part: str) -> list[Case]:
+    return [c for c in exercise.cases[part] if c.name in results]
 
 
 def run_cases(exercise: Exercise, answer, part: str, outputs: dict) -> dict[str, Any]:
@@ -291,7 +377,8 @@ def run_cases(exercise: Exercise, answer, part: str, outputs: dict) -> dict[str,
     return outputs
 
 
-def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any]) -> None:
+def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: Mapping[str, Any],
+            part: str = "visible") -> None:
     if exercise.compare is not None:
         exercise.compare(found, expected, case)
         return
@@ -299,17 +386,23 @@ def compare(exercise: Exercise, case: Case, found: Any, expected: Any, results: 
     if problem is None:
         return
     what, want, got = problem
-    hint = diagnose(exercise, case, found, expected, results) or exercise.hint
+    hint = diagnose(exercise, case, found, expected, results, part) or exercise.hint
     joined = what if what.startswith("[") else f": {what}" if what else ""
     raise CheckFailed(f"{exercise.describe(case)}{joined}", expected=want, found=got, hint=hint)
 
 
 def implementation_of(exercise: Exercise) -> Callable | None:
-    """The course's own implementation of ``exercise`` (its ``implementation``, imported), or None."""
+    """The course's own implementation of ``exercise`` (its ``implementation``, imported), or None
+    (also in a student package released before the exercise is closed, which does not have it)."""
     if exercise.implementation is None:
         return None
     module, _, name = exercise.implementation.partition(":")
-    return getattr(importlib.import_module(module), name)
+    try:
+        return getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as missing:
+        if missing.name != module:
+            raise
+        return None
 
 
 @contextlib.contextmanager
@@ -396,7 +489,7 @@ def judge(exercise: Exercise, observation: Mapping[str, Any], expected: Mapping[
                  expected=f"the outputs of the {len(exercise.cases[part])} {part} cases",
                  found=f"{len(outputs)} of them",
                  hint="run the check cell as it is given; changing the course's checks does not change the grade.")
-        compare(exercise, case, outputs[case.name], expected[case.name], outputs)
+        compare(exercise, case, outputs[case.name], expected[case.name], outputs, part)
     if failure:
         raise CheckFailed.from_data(failure) from None
 
@@ -439,6 +532,14 @@ class Assignment:
             return references.cached_file(self.name, self.reference_dir)[exercise][part]
         return references.stored(self.name, exercise, part)
 
+    def expected_or_fail(self, exercise: str, part: str) -> Mapping[str, Any]:
+        """:meth:`expected`, or a short failure where they are not (the hidden ones, in a student's package)."""
+        try:
+            return self.expected(exercise, part)
+        except references.HiddenReferencesUnavailable:
+            raise HiddenCasesUnavailable(f"the hidden cases of {self.name} are not in this installation",
+                                         hint=UNAVAILABLE_HINT) from None
+
     def check(self, exercise: str, answer, hidden: bool = False) -> None:
         """The check cell's call: raises one short CheckFailed, or prints the pass line.
 
@@ -448,7 +549,7 @@ class Assignment:
             if grading():
                 publish(observe(self.by_name[exercise], answer, part_name(hidden)))
                 return
-            check(self.by_name[exercise], answer, self.expected(exercise, part_name(hidden)), hidden)
+            check(self.by_name[exercise], answer, self.expected_or_fail(exercise, part_name(hidden)), hidden)
         except CheckFailed as failure:
             raise failure.with_traceback(None) from None
 

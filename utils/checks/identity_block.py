@@ -32,8 +32,7 @@ CHECKS = engine.Assignment("02_identity_block", [block_exercise(
     "identity_block", convolutional=False,
     # The classic demo: np.random.seed(0); X = np.random.randn(3, 4, 4, 6); f=2, filters [2, 4, 6], stage 1, block 'a'.
     visible={"demo": dict(shape=(3, 4, 4, 6), f=2, filters=(2, 4, 6), stage=1, block="a", seed=0)},
-    hidden={"f3_stage3c": dict(shape=(2, 5, 5, 7), f=3, filters=(3, 5, 7), stage=3, block="c", seed=1),
-            "wide_stage4e": dict(shape=(2, 3, 3, 5), f=3, filters=(4, 2, 5), stage=4, block="e", seed=2)})])
+    hidden=engine.hidden_cases("02_identity_block", "identity_block"))])
 
 check_identity_block = CHECKS.checker("identity_block")
 build_references = CHECKS.build_references

@@ -68,6 +68,7 @@ import numpy as np
 from . import engine, protocol
 from .core import fail
 from .graph import activation_name, flat_layers, inner_layers, kind, pair
+from .known_weights import known_values, set_known_weights
 
 BN_EPSILON = 1e-3  # Keras' default
 MODES = ("inference", "training")
@@ -75,30 +76,22 @@ MODES = ("inference", "training")
 # ----------------------------------------------------------------------------- ResidualUnit: cases
 # seed of the input, input shape, filters, strides, activation (a name). strides=3 is visible so that a
 # stride written as a fixed 2 (or a projection made only when strides == 2) fails the visible check.
-UNIT_CASES = {
-    "visible": engine.cases({
+UNIT_CASES = engine.Parts(
+    visible=engine.cases({
         "strides1_relu": dict(seed=1, shape=(2, 6, 6, 4), filters=4, strides=1, activation="relu"),
         "strides2_relu": dict(seed=2, shape=(2, 7, 7, 3), filters=5, strides=2, activation="relu"),
         "strides2_elu": dict(seed=3, shape=(2, 6, 5, 2), filters=3, strides=2, activation="elu"),
         "strides3_relu": dict(seed=4, shape=(2, 8, 7, 3), filters=4, strides=3, activation="relu"),
     }),
-    "hidden": engine.cases({
-        "strides1_tanh": dict(seed=11, shape=(3, 5, 4, 6), filters=6, strides=1, activation="tanh"),
-        "strides2_odd": dict(seed=12, shape=(2, 9, 8, 4), filters=6, strides=2, activation="relu"),
-        "strides3": dict(seed=13, shape=(1, 10, 9, 2), filters=4, strides=3, activation="relu"),
-        "strides1_elu_wide": dict(seed=14, shape=(1, 4, 4, 8), filters=8, strides=1, activation="elu"),
-    }),
-}
+    hidden=engine.hidden_cases("05_resnet34", "UNIT_CASES"))
 # The protocol: the activation is passed as a FUNCTION (keras.activations.<name>), which Keras 3 cannot
 # record by itself: only a real get_config() makes the layer reloadable.
-CONFIG_CASES = {
-    "visible": dict(filters=7, strides=2, activation="elu"),
-    "hidden": dict(filters=5, strides=3, activation="tanh"),
-}
-SAVE_CASES = {
-    "visible": dict(seed=21, shape=(2, 8, 8, 3), units=[(4, 2, "relu"), (4, 1, "relu")]),
-    "hidden": dict(seed=22, shape=(1, 9, 7, 2), units=[(2, 1, "elu"), (5, 2, "elu")]),
-}
+CONFIG_CASES = engine.Parts(
+    visible=dict(filters=7, strides=2, activation="elu"),
+    hidden=engine.hidden_value("05_resnet34", "CONFIG_CASES"))
+SAVE_CASES = engine.Parts(
+    visible=dict(seed=21, shape=(2, 8, 8, 3), units=[(4, 2, "relu"), (4, 1, "relu")]),
+    hidden=engine.hidden_value("05_resnet34", "SAVE_CASES"))
 GET_CONFIG = ("return {**super().get_config(), 'filters': self.filters, 'strides': self.strides, "
               "'activation': keras.activations.serialize(self.activation)}")
 
@@ -106,37 +99,6 @@ GET_CONFIG = ("return {**super().get_config(), 'filters': self.filters, 'strides
 def random_input(seed: int, shape) -> np.ndarray:
     """The deterministic float32 input of a case (standard normal values)."""
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-# ----------------------------------------------------------------------------- known weights
-def known_values(kind_of_weight: str, shape) -> np.ndarray:
-    """The value of every weight, from its kind (kernel, gamma, ...) and shape only.
-
-    Only the shape is used, not the weight's position in the layer, so the
-    values do not depend on the order in which a student created the layers.
-    """
-    from ..blocks import KnownWeights
-
-    shape = tuple(int(d) for d in shape)
-    base = np.asarray(KnownWeights(seed=0)(shape, dtype="float32"), dtype=np.float64)
-    n = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
-    if kind_of_weight == "kernel":
-        return (2.0 * base).astype(np.float32)  # a bit larger than Glorot, so the activations stay lively
-    if kind_of_weight == "gamma":
-        return (1.0 + 0.3 * np.sin(1.3 * n + 0.4)).astype(np.float32)
-    if kind_of_weight == "beta":
-        return (0.2 * np.cos(0.7 * n + 0.1)).astype(np.float32)
-    if kind_of_weight == "moving_mean":
-        return (0.1 * np.sin(0.9 * n + 1.0)).astype(np.float32)
-    if kind_of_weight == "moving_variance":
-        return (0.7 + 0.5 * np.cos(0.6 * n) ** 2).astype(np.float32)
-    return (0.1 * np.cos(1.1 * n + 0.3)).astype(np.float32)  # biases and anything else
-
-
-def set_known_weights(layer) -> None:
-    """Give every weight of ``layer`` (and of the layers inside it) its :func:`known_values`."""
-    for weight in layer.weights:
-        weight.assign(known_values(weight.name.split("/")[-1], weight.shape))
 
 
 def run_unit(unit, x, mode: str) -> np.ndarray:
@@ -422,12 +384,9 @@ RESIDUAL_UNIT = engine.Exercise(
 
 # ----------------------------------------------------------------------------- build_resnet34: cases
 # keyword arguments of the call ({}: the defaults)
-MODEL_CASES = {
-    "visible": engine.cases({"224x224x3_10_classes": dict(input_shape=(224, 224, 3), classes=10)}),
-    "hidden": engine.cases({"64x64x3_2_classes": dict(input_shape=(64, 64, 3), classes=2),
-                            "96x96x1_5_classes": dict(input_shape=(96, 96, 1), classes=5),
-                            "defaults": {}}),
-}
+MODEL_CASES = engine.Parts(
+    visible=engine.cases({"224x224x3_10_classes": dict(input_shape=(224, 224, 3), classes=10)}),
+    hidden=engine.hidden_cases("05_resnet34", "MODEL_CASES"))
 STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))
 SCHEDULE = [(filters, 2 if stage > 0 and i == 0 else 1)
             for stage, (filters, units) in enumerate(STAGES) for i in range(units)]

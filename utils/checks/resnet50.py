@@ -12,8 +12,8 @@ of parameters and the model's name. The first difference is reported in
 words, e.g. "stage 3, block c: expected 128 filters in res3c_branch2b, found 64".
 
 Cases: visible 64x64x3 images and 2 classes (the notebook's defaults);
-hidden 96x96x3 and 3 classes (another size and class count, so an answer that
-hard-codes the input shape or the 2 classes passes visibly only).
+hidden (on the instructor's side), another size and class count, so an answer
+that hard-codes the input shape or the 2 classes passes visibly only.
 
 Accepted (behaviour-equivalent spellings): ``Activation('relu')``, ``ReLU()``
 and ``keras.ops.relu`` (operations are read from ``model.operations``, so a
@@ -52,10 +52,9 @@ from .core import CheckFailed, fail
 ASSIGNMENT = "04_resnet50"
 EXERCISE = "ResNet50"
 
-CASES = {
-    "visible": engine.cases({"64x64x3_2_classes": {"input_shape": (64, 64, 3), "classes": 2}}),
-    "hidden": engine.cases({"96x96x3_3_classes": {"input_shape": (96, 96, 3), "classes": 3}}),
-}
+CASES = engine.Parts(
+    visible=engine.cases({"64x64x3_2_classes": {"input_shape": (64, 64, 3), "classes": 2}}),
+    hidden=engine.hidden_cases(ASSIGNMENT, "CASES"))
 
 _NAMED = re.compile(r"^(conv1|bn_conv1|avg_pool|fc\d+|(?:res|bn)\d[a-z]_branch(?:2a|2b|2c|1))$")
 _BLOCK = re.compile(r"^(?:res|bn)(\d)([a-z])_branch(2a|2b|2c|1)$")
@@ -484,7 +483,7 @@ def compare(found: dict, expected: dict, case: engine.Case) -> None:
 CHECKS = engine.Assignment(ASSIGNMENT, [
     engine.Exercise(
         EXERCISE, cases=CASES, run=run, describe=describe_case, compare=compare, crashes=CRASHES,
-        requires=engine.callable_answer(EXERCISE), implementation="course_utils.models:resnet50",
+        requires=engine.callable_answer(EXERCISE), implementation="course_utils.resnet50:resnet50",
         hint="compare model.summary() with the architecture table above the exercise."),
 ])
 

@@ -1,0 +1,28 @@
+# The hidden cases of 05_resnet34 (the instructor's side only): other sizes and values than the
+# visible cases, never other kinds of mistakes. A Python literal, read as data (never run) by
+# course_utils.checks.engine; each key is the name of the part in course_utils/checks/resnet34.py.
+{'UNIT_CASES': {'strides1_tanh': {'seed': 11,
+                                  'shape': (3, 5, 4, 6),
+                                  'filters': 6,
+                                  'strides': 1,
+                                  'activation': 'tanh'},
+                'strides2_odd': {'seed': 12,
+                                 'shape': (2, 9, 8, 4),
+                                 'filters': 6,
+                                 'strides': 2,
+                                 'activation': 'relu'},
+                'strides3': {'seed': 13,
+                             'shape': (1, 10, 9, 2),
+                             'filters': 4,
+                             'strides': 3,
+                             'activation': 'relu'},
+                'strides1_elu_wide': {'seed': 14,
+                                      'shape': (1, 4, 4, 8),
+                                      'filters': 8,
+                                      'strides': 1,
+                                      'activation': 'elu'}},
+ 'CONFIG_CASES': {'filters': 5, 'strides': 3, 'activation': 'tanh'},
+ 'SAVE_CASES': {'seed': 22, 'shape': (1, 9, 7, 2), 'units': [(2, 1, 'elu'), (5, 2, 'elu')]},
+ 'MODEL_CASES': {'64x64x3_2_classes': {'input_shape': (64, 64, 3), 'classes': 2},
+                 '96x96x1_5_classes': {'input_shape': (96, 96, 1), 'classes': 5},
+                 'defaults': {}}}
