@@ -1,6 +1,6 @@
 """Test accuracy of the course's training recipe vs the original tutorial's, same epochs.
 
-Both train the course ResNet-50 (:func:`course_utils.models.resnet50`) on
+Both train the course ResNet-50 (:func:`course_utils.resnet50.resnet50`) on
 64x64 cats vs dogs: 6,002 training photos of which 10% are held out for
 validation, then report accuracy on the 1,000 test photos.
 
@@ -78,10 +78,12 @@ def run(recipe: str, epochs: int, limit: int | None = None, verbose: int = 2, ov
 
     from course_utils import models
 
+    from course_utils.resnet50 import resnet50
+
     spec = variant(recipe, overrides)
     keras.utils.set_random_seed(0)
     train_ds, val_ds, test_ds, plain_ds = datasets(spec, limit=limit)
-    model = models.resnet50((64, 64, 3), 2)
+    model = resnet50((64, 64, 3), 2)
     if spec["prepare"]:
         models.prepare_for_training(model, bn_momentum=spec["bn_momentum"])
     per_epoch = []

@@ -28,6 +28,7 @@ def main(argv=None) -> float:
     import numpy as np
 
     from course_utils import models
+    from course_utils.resnet50 import resnet50
 
     from ._timing import interleaved, ratio_report
 
@@ -35,7 +36,7 @@ def main(argv=None) -> float:
     x = np.random.default_rng(0).random((args.batch_size, 64, 64, 3), dtype=np.float32)
     y = np.arange(args.batch_size) % 2
     contenders = {}
-    for name, build in (("course ResNet-50", models.resnet50), ("keras.applications.ResNet50", models.keras_resnet50)):
+    for name, build in (("course ResNet-50", resnet50), ("keras.applications.ResNet50", models.keras_resnet50)):
         model = build((64, 64, 3), 2)
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
         print(f"{name}: {model.count_params():,} parameters, {len(model.layers)} layers")

@@ -10,7 +10,7 @@ import pytest
 from catalogues import identity_block as catalogue
 from course_autograde.notebook_code import notebook_path, solution_namespace
 from course_utils import references
-from course_utils.blocks import KnownWeights
+from course_utils.checks.known_weights import KnownWeights
 from course_utils.checks import CheckFailed, _blocks, engine
 from course_utils.checks import identity_block as checks
 

@@ -16,15 +16,16 @@ ID = "04_resnet50"
 # --------------------------------------------------------------------------- shared model code
 
 
-def test_reference_matches_a_fresh_build_and_models_resnet50():
-    from course_utils import models, references
+def test_reference_matches_a_fresh_build_and_the_course_resnet50():
+    from course_utils import references
     from course_utils.checks import resnet50 as checks
+    from course_utils.resnet50 import resnet50
 
     stored = references.load(ID)["ResNet50"]
     fresh = checks.CHECKS.build_references(solution_namespace(notebook_path(ID)))["ResNet50"]
     assert references.differences(stored, fresh) == []
     case = checks.CASES["visible"][0]
-    library = checks.run(models.resnet50, case)  # the same run as the check and the references
+    library = checks.run(resnet50, case)  # the same run as the check and the references
     assert references.differences(stored["visible"][case.name], library) == []
     assert 23.5e6 < library["params"] < 23.7e6
     checks.compare(library, stored["visible"][case.name], case)  # raises on any difference
@@ -32,9 +33,10 @@ def test_reference_matches_a_fresh_build_and_models_resnet50():
 
 def test_save_and_reload_give_identical_predictions(tmp_path, monkeypatch):
     from course_utils import models
+    from course_utils.resnet50 import resnet50
 
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path))
-    model = models.resnet50((64, 64, 3), 2)
+    model = resnet50((64, 64, 3), 2)
     path = models.save_model(model, "tiny_resnet50")
     assert path.parent == tmp_path / "models" and path.suffix == ".keras"
     reloaded = models.load_model("tiny_resnet50")
@@ -48,9 +50,11 @@ def test_prepare_for_training_gives_each_layer_its_own_start_and_identity_blocks
     import keras
 
     from course_utils import models
+
+    from course_utils.resnet50 import resnet50
     from course_utils.blocks import identity_block
 
-    model = models.resnet50((64, 64, 3), 2)
+    model = resnet50((64, 64, 3), 2)
     kernel = lambda name: keras.ops.convert_to_numpy(model.get_layer(name).kernel)  # noqa: E731
     assert np.array_equal(kernel("res2b_branch2a"), kernel("res2c_branch2a"))  # the classic seed=0 start
     before = [layer.get_config() for layer in model.layers]
@@ -196,11 +200,12 @@ def test_accuracy_benchmark_runs_end_to_end_on_a_small_subset(tmp_path, capsys):
 
 def test_tf_data_pipeline_feeds_the_model_for_one_step():
     from course_utils import data, models
+    from course_utils.resnet50 import resnet50
 
     ds = data.cats_vs_dogs_dataset("train", batch_size=8, limit=16, **models.pipeline_augmentation(seed=1))
     images, labels = next(iter(ds))
     assert tuple(images.shape) == (8, 64, 64, 3) and float(np.max(images)) <= 1.0
-    model = models.compile_model(models.resnet50((64, 64, 3), 2), "course", steps_per_epoch=1, epochs=1)
+    model = models.compile_model(resnet50((64, 64, 3), 2), "course", steps_per_epoch=1, epochs=1)
     logs = model.fit(models.with_length(ds.take(1)), epochs=1, verbose=0, shuffle=False).history
     assert np.isfinite(logs["loss"][0])
 
@@ -223,8 +228,9 @@ def test_pipeline_augmentation_follows_the_recipe():
 
 def test_layer_table_uses_output_shape_and_counts_params():
     from course_utils import models
+    from course_utils.resnet50 import resnet50
 
-    model = models.resnet50((64, 64, 3), 2)
+    model = resnet50((64, 64, 3), 2)
     table = models.layer_table(model)
     first = table[0]
     assert first["type"] == "ZeroPadding2D" and first["output_shape"] == [70, 70, 3]

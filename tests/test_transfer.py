@@ -241,3 +241,40 @@ def test_localise_pets_gives_maps_at_photo_size_and_gallery_panels():
     assert all(item["color"] == plots.WRONG_COLOR and item["title"].endswith("miss") for item in misses)
     fig = plots.cam_gallery(everything, columns=2, title="where it looked")
     assert [ax.get_title() for ax in fig.axes] == [item["title"] for item in everything]
+
+
+@pytest.fixture
+def no_answers_given(monkeypatch):
+    monkeypatch.setattr(transfer, "_given_answers", {})
+
+
+def test_the_helpers_use_the_answers_the_notebook_hands_over(no_answers_given, monkeypatch):
+    from course_utils import cam
+
+    assert transfer.answer("class_activation_map") is cam.class_activation_map  # the course's, by default
+    calls = []
+
+    def my_map(features, kernel, class_index):
+        calls.append(class_index)
+        return np.ones(np.shape(features)[:2], np.float32)
+
+    transfer.use_answers(class_activation_map=my_map)
+    found = transfer._class_map(np.zeros((3, 4, 5), np.float32), np.zeros((5, 2), np.float32), 1, (6, 8))
+    assert calls == [1] and found.shape == (6, 8)   # the course's upsample_and_normalise, on my map
+    with pytest.raises(TypeError, match="not grad_cams"):
+        transfer.use_answers(grad_cams=my_map)
+    with pytest.raises(TypeError, match="mass_inside should be a function, not int"):
+        transfer.use_answers(mass_inside=3)
+
+
+def test_without_the_course_answers_a_helper_says_which_of_yours_it_needs(no_answers_given, monkeypatch):
+    import sys
+
+    import course_utils
+
+    monkeypatch.setitem(sys.modules, "course_utils.cam", None)  # a student package with 06 still open
+    monkeypatch.delattr(course_utils, "cam", raising=False)
+    with pytest.raises(RuntimeError) as missing:
+        transfer.answer("grad_cam")
+    assert str(missing.value) == ("this step uses your grad_cam: write it in its exercise cell, run that cell, then "
+                                  "transfer.use_answers(grad_cam=grad_cam)")

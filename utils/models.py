@@ -1,7 +1,8 @@
-"""The reference ResNet-50 of notebook 04 and the training recipe that goes with it.
+"""The ResNet-50s' stages, descriptions of models, and the training recipe of notebooks 04 and 05.
 
-* :func:`resnet50` builds the classic ResNet-50 (v1, bottleneck blocks from
-  :mod:`course_utils.blocks`) for small images, e.g. 64x64 cats and dogs;
+* :func:`keras_resnet50`, Keras' ResNet-50 with the course's head, for comparisons
+  (the course's own, the answer of notebook 04, is :func:`course_utils.resnet50.resnet50`);
+* :func:`layer_names`, the classic layer names of the blocks;
 * :func:`layer_table` describes a model layer by layer (type, output shape,
   parameters, the settings that matter), for checks and stage tables;
 * the recipe: :func:`prepare_for_training`, :func:`pipeline_augmentation`, :func:`learning_rate_schedule`,
@@ -46,42 +47,6 @@ RECIPES = {
                "keep_best": True, "prepare": True, "bn_momentum": 0.9, "recalibrate_bn": True,
                "ema_momentum": None},
 }
-
-
-# --------------------------------------------------------------------------- the model
-
-
-def resnet50(input_shape=(64, 64, 3), classes: int = 2, initializer=None, name: str = "ResNet50"):
-    """The classic ResNet-50 for ``input_shape`` images and ``classes`` classes.
-
-    ZeroPadding2D(3) -> conv1 7x7/2 -> bn_conv1 -> ReLU -> MaxPool 3x3/2 ->
-    stages 2-5 (3, 4, 6, 3 bottleneck blocks) -> avg_pool 2x2 -> Flatten ->
-    Dense ``fc<classes>`` softmax. About 23.6 million parameters for 2 classes.
-    ``initializer`` is an initializer *class* (default ``GlorotUniform``, as in the blocks);
-    every convolution uses ``initializer(seed=0)``, like the original exercise.
-    """
-    import keras
-    from keras import layers
-
-    from .blocks import convolutional_block, identity_block
-
-    if initializer is None:
-        initializer = keras.initializers.GlorotUniform
-    inputs = keras.Input(shape=input_shape)
-    x = layers.ZeroPadding2D((3, 3))(inputs)
-    x = layers.Conv2D(64, (7, 7), strides=(2, 2), name="conv1",
-                      kernel_initializer=initializer(seed=0))(x)
-    x = layers.BatchNormalization(axis=3, name="bn_conv1")(x)
-    x = layers.ReLU()(x)
-    x = layers.MaxPooling2D((3, 3), strides=(2, 2))(x)
-    for stage, filters, stride, letters in RESNET50_STAGES:
-        x = convolutional_block(x, 3, list(filters), stage=stage, block=letters[0], s=stride, initializer=initializer)
-        for letter in letters[1:]:
-            x = identity_block(x, 3, list(filters), stage=stage, block=letter, initializer=initializer)
-    x = layers.AveragePooling2D((2, 2), name="avg_pool")(x)
-    x = layers.Flatten()(x)
-    outputs = layers.Dense(classes, activation="softmax", name=f"fc{classes}")(x)
-    return keras.Model(inputs, outputs, name=name)
 
 
 def keras_resnet50(input_shape=(64, 64, 3), classes: int = 2):
@@ -156,6 +121,12 @@ def layer_table(model) -> list[dict]:
                      "params": int(layer.count_params()),
                      "settings": {k: _plain(config[k]) for k in keys if k in config}})
     return rows
+
+
+def layer_names(stage, block, branch: str) -> tuple[str, str]:
+    """``('res1a_branch2a', 'bn1a_branch2a')`` for stage 1, block 'a', branch '2a'."""
+    base = str(stage) + block + "_branch" + branch
+    return "res" + base, "bn" + base
 
 
 def stage_of(name: str) -> str:

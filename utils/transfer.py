@@ -26,8 +26,11 @@ ResNet-18 pretrained on Imagenette). The pieces, in the order the notebook uses 
   own classes);
   ``benchmarks/cam_localisation.py`` runs it after fine-tuning.
 
-The graded pieces (``build_transfer_model``, ``unfreeze_top``, the maps) are in
-:mod:`course_utils.cam`. Keras is imported inside the functions.
+The graded pieces (``build_transfer_model``, ``unfreeze_top``, the maps) are the
+notebook's exercises: the helpers call the answers the notebook hands over with
+:func:`use_answers`, else the course's own (:mod:`course_utils.cam`, absent from a
+class's student package until notebook 06 is closed). Keras is imported inside
+the functions.
 """
 from __future__ import annotations
 
@@ -57,6 +60,36 @@ FINE_TUNE_BLOCKS = 2
 FAST = {"train_per_class": 4, "small_per_class": 2, "eval_per_class": 2, "image_size": 64, "batch_size": 8,
         "head_epochs": 1, "fine_tune_epochs": 1}
 _BLOCK = re.compile(r"^(conv\d+_block\d+)_")
+# The exercises of notebook 06 that the helpers below call. The notebook hands its own answers over
+# (use_answers); without them the course's (course_utils.cam: the instructor's side, the open edition).
+ANSWERS = ("build_transfer_model", "unfreeze_top", "class_activation_map", "upsample_and_normalise", "grad_cam",
+           "pointing_game_hit", "mass_inside")
+_given_answers: dict = {}
+
+
+def use_answers(**answers) -> None:
+    """From now on the helpers of this module call these functions (the notebook's answers), e.g.
+    ``use_answers(build_transfer_model=build_transfer_model)``; names: :data:`ANSWERS`."""
+    unknown = sorted(set(answers) - set(ANSWERS))
+    if unknown:
+        raise TypeError(f"use_answers() takes {', '.join(ANSWERS)}; not {', '.join(unknown)}")
+    for name, function in answers.items():
+        if not callable(function):
+            raise TypeError(f"{name} should be a function, not {type(function).__name__}")
+    _given_answers.update(answers)
+
+
+def answer(name: str):
+    """The function the helpers call for the exercise ``name``: the one handed over by
+    :func:`use_answers`, else the course's own when this installation has it."""
+    if name in _given_answers:
+        return _given_answers[name]
+    try:
+        from . import cam
+    except ModuleNotFoundError:
+        raise RuntimeError(f"this step uses your {name}: write it in its exercise cell, run that cell, then "
+                           f"transfer.use_answers({name}={name})") from None
+    return getattr(cam, name)
 
 
 # --------------------------------------------------------------------------- the split
@@ -208,7 +241,7 @@ def fine_tune(model, base, n_blocks: int = FINE_TUNE_BLOCKS, learning_rate=FINE_
     """Unfreeze the top ``n_blocks`` residual blocks of ``base`` and recompile ``model``; returns ``model``.
 
     ``base`` is the feature extractor inside the transfer ``model``
-    (``course_utils.cam.build_transfer_model``). :func:`course_utils.cam.unfreeze_top` makes
+    (``build_transfer_model``). ``unfreeze_top`` (see :func:`answer`) makes
     those blocks trainable and keeps every BatchNormalization layer frozen, which is what keeps
     BatchNorm normalising with the statistics of the source photos instead of those of small
     batches of flowers: in Keras 3 the ``training=True`` of ``fit()`` passes through the
@@ -226,9 +259,8 @@ def fine_tune(model, base, n_blocks: int = FINE_TUNE_BLOCKS, learning_rate=FINE_
     """
     import keras
 
-    from . import cam
 
-    cam.unfreeze_top(base, n_blocks)
+    answer("unfreeze_top")(base, n_blocks)
     return _compile(model, keras.optimizers.Adam(learning_rate))
 
 
@@ -345,7 +377,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     """Transfer (head, then fine-tuning) vs the same network from scratch, at equal epochs, on the flowers.
 
     1. :func:`feature_extractor` of ``backbone`` (default :func:`course_utils.backbones.load_backbone`)
-       + ``course_utils.cam.build_transfer_model``: ``head_epochs`` epochs with the base frozen;
+       + ``build_transfer_model`` (see :func:`answer`): ``head_epochs`` epochs with the base frozen;
     2. :func:`fine_tune` of the top ``n_blocks`` blocks: ``fine_tune_epochs`` epochs;
     3. :func:`scratch_model`, ``head_epochs + fine_tune_epochs`` epochs (``scratch=False`` skips it);
     4. ``pitfalls=True``: :func:`fine_tuning_pitfalls` after phase 1 (the weights are put back).
@@ -358,7 +390,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     """
     import keras
 
-    from . import backbones, cam
+    from . import backbones
 
     fast = settings.fast_mode()
     asked = dict(train_per_class=train_per_class, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
@@ -371,7 +403,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     keras.utils.set_random_seed(seed)
     ds = split_datasets(split, size, run["batch_size"], seed)
     base = feature_extractor(backbone)
-    model = cam.build_transfer_model(base, len(FLOWER_CLASSES))
+    model = answer("build_transfer_model")(base, len(FLOWER_CLASSES))
     result = {
         "backbone": str(backbone), "kind": backbone.kind, "fast_mode": fast, "seed": seed, "image_size": size,
         "data": (f"{train_per_class} photos per class" if train_per_class else "all training photos")
@@ -526,7 +558,6 @@ def localise_pets(model, base, pets: list[dict], feature_layer: str, size: int =
     the CAMs at photo size (for ``plots.cam_gallery``, see :func:`gallery_items`), and (h, w)
     of the final feature map (7x7 at 224 pixels).
     """
-    from . import cam
     from .datasets import CATS_VS_DOGS_CLASSES
 
     x = np.concatenate([photo_batch(p["image"], size) for p in pets])
@@ -537,29 +568,35 @@ def localise_pets(model, base, pets: list[dict], feature_layer: str, size: int =
     gradients = np.zeros(features.shape[:3], np.float32)
     for label in np.unique(true):
         chosen = np.flatnonzero(true == label)
-        gradients[chosen] = cam.grad_cam(model, x[chosen], feature_layer, int(label))
+        gradients[chosen] = answer("grad_cam")(model, x[chosen], feature_layer, int(label))
+    upsample, hit, mass = answer("upsample_and_normalise"), answer("pointing_game_hit"), answer("mass_inside")
     rows, maps = [], []
     for i, pet in enumerate(pets):
         shape = pet["image"].shape[:2]
-        class_map = cam.upsample_and_normalise(cam.class_activation_map(features[i], kernel, true[i]), shape)
-        grad_map = cam.upsample_and_normalise(gradients[i], shape)
+        class_map = _class_map(features[i], kernel, true[i], shape)
+        grad_map = upsample(gradients[i], shape)
         peak = np.unravel_index(np.argmax(class_map), shape)
         animal = np.isin(pet["mask"], (1, 2))
         rows.append({
             "name": pet["name"], "label": pet["label"], "photo_size": list(shape),
             "predicted": CATS_VS_DOGS_CLASSES[int(probabilities[i].argmax())],
             "probability_true": float(probabilities[i, true[i]]),
-            "cam_hit": cam.pointing_game_hit(class_map, pet["mask"], tolerance),
-            "cam_mass_inside": cam.mass_inside(class_map, pet["mask"]),
+            "cam_hit": hit(class_map, pet["mask"], tolerance),
+            "cam_mass_inside": mass(class_map, pet["mask"]),
             "cam_peak": [int(peak[0]), int(peak[1])],
-            "grad_cam_hit": cam.pointing_game_hit(grad_map, pet["mask"], tolerance),
-            "grad_cam_mass_inside": cam.mass_inside(grad_map, pet["mask"]),
+            "grad_cam_hit": hit(grad_map, pet["mask"], tolerance),
+            "grad_cam_mass_inside": mass(grad_map, pet["mask"]),
             "grad_cam_empty": bool(np.max(gradients[i]) <= 0),  # ReLU left nothing: no point to point at
-            "centre_hit": cam.pointing_game_hit(centre_map(shape), pet["mask"], tolerance),
+            "centre_hit": hit(centre_map(shape), pet["mask"], tolerance),
             "mask_share": float(animal.mean()),
         })
         maps.append(class_map)
     return rows, maps, list(features.shape[1:3])
+
+
+def _class_map(features, kernel, class_index, shape) -> np.ndarray:
+    """The class activation map of ``class_index``, upsampled to ``shape`` and normalised."""
+    return answer("upsample_and_normalise")(answer("class_activation_map")(features, kernel, class_index), shape)
 
 
 def photo_batch(photo, size: int = CAM_SIZE) -> np.ndarray:
@@ -575,14 +612,11 @@ def class_maps(model, base, photo, class_names, size: int = CAM_SIZE) -> list[di
     E.g. the map for "cat" and the map for "dog" on a photo with both; each title gives the
     class and its probability. The maps are upsampled to the photo and normalised.
     """
-    from . import cam
-
     x = photo_batch(photo, size)
     features = np.asarray(base(x, training=False))[0]
     probabilities = np.asarray(model(x, training=False))[0]
     kernel = np.asarray(model.get_layer("predictions").kernel)
-    return [{"image": photo, "cam": cam.upsample_and_normalise(cam.class_activation_map(features, kernel, c),
-                                                              np.shape(photo)[:2]),
+    return [{"image": photo, "cam": _class_map(features, kernel, c, np.shape(photo)[:2]),
              "title": f"map for {name!r}: p = {probabilities[c]:.2f}"} for c, name in enumerate(class_names)]
 
 
@@ -592,7 +626,6 @@ def backbone_maps(backbone, photos, size: int = CAM_SIZE, labels=None) -> list[d
     ``photos``: float RGB in [0, 1]; ``labels`` (indices into ``backbone.class_names``) colour each
     title right or wrong. Works for the ImageNet backbone and the course's own alike.
     """
-    from . import cam
     from .plots import RIGHT_COLOR, WRONG_COLOR
 
     base = feature_extractor(backbone)
@@ -602,8 +635,8 @@ def backbone_maps(backbone, photos, size: int = CAM_SIZE, labels=None) -> list[d
         x = photo_batch(photo, size)
         probabilities = np.asarray(backbone.model(x, training=False))[0]
         top = int(probabilities.argmax())
-        heat = cam.class_activation_map(np.asarray(base(x, training=False))[0], kernel, top)
-        item = {"image": photo, "cam": cam.upsample_and_normalise(heat, np.shape(photo)[:2]),
+        item = {"image": photo, "cam": _class_map(np.asarray(base(x, training=False))[0], kernel, top,
+                                                  np.shape(photo)[:2]),
                 "title": f"{backbone.class_names[top]} ({probabilities[top]:.2f})"}
         if labels is not None:
             right = top == int(labels[i])

@@ -126,7 +126,7 @@ ALTERNATIVES = [
             outputs = keras.layers.Dense(classes, activation="softmax", name=f"fc{classes}")(x)
             return keras.Model(inputs=inputs, outputs=outputs, name="ResNet50")
         ''')),
-    # a table-driven loop over the stages, as models.resnet50 does
+    # a table-driven loop over the stages, as course_utils.resnet50 does
     Alternative("loop_over_stages", EXERCISE, src('''
         def ResNet50(input_shape=(64, 64, 3), classes=2):
             X_input = Input(input_shape)
