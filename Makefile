@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install system-packages course test grade references notebooks benchmark backbone clean
+.PHONY: install system-packages course test grade release references notebooks benchmark backbone clean
 # Debian packages the course needs besides Python: bubblewrap (the sandbox of the grader).
 SYSTEM_PACKAGES := bubblewrap
 
@@ -44,6 +44,10 @@ JOBS ?= 1
 grade: $(STAMP) system-packages
 	$(PY) -m course_autograde.grade $(ASSIGNMENT) $(foreach id,$(STUDENTS),--student $(id)) --jobs $(JOBS) \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+# What a class receives (build/release/): make release ASSIGNMENTS="01_convolutions 02_identity_block" CLOSED="01_convolutions"
+release: $(STAMP)
+	$(PY) -m course_autograde.release $(ASSIGNMENTS) $(if $(CLOSED),--closed $(CLOSED))
 
 # Maintainer commands.
 notebooks: $(STAMP)
