@@ -108,3 +108,14 @@ def replace_answers(nb, replacements: dict[str, str]):
     if missing:
         raise KeyError(f"no answer cell for {sorted(missing)}")
     return nb
+
+
+def graded_part(nb):
+    """A copy of ``nb`` with only what its grade depends on: the text, the import cells, the answer
+    cells and the check cells (no training, no figures). A class's submission still runs in full;
+    the tests hand this in for every student but the one whose run shows the whole notebook works."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb.cells = [cell for cell in nb.cells if cell.cell_type != "code" or is_answer_cell(cell)
+                or is_check_cell(cell) or "imports" in cell.metadata.get("tags", [])]
+    return nb
+

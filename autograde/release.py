@@ -22,7 +22,8 @@ reference code of the exercises not yet closed. The release folder
   as its dependencies, and the JupyterLab settings of a student: nbgrader's
   assignment list and Validate, without the Formgrader, Create Assignment and
   course list (:data:`INSTRUCTOR_EXTENSIONS`);
-* ``requirements-student.txt``: what a student installs (``pip install -r``);
+* ``requirements-student.txt``: what a student installs (``pip install -r``), and a ``README.md``
+  saying how;
 * ``release.json``: the assignments, every file with its size and sha256,
   and the modules left out with the reason; and :func:`leaks` has found no
   solution code, hidden case or hidden expected value in any of it.
@@ -401,6 +402,27 @@ def student_notebooks(release: Plan, target: Path, source: Path | None = None) -
     return written
 
 
+def student_readme(release: Plan, wheel: str) -> str:
+    notebooks = "\n".join(f"- `notebooks/{a}/{a}.ipynb`" for a in release.released)
+    return f"""# Convolutional networks and ResNets: your course files
+
+{notebooks}
+
+Install (Python 3.10-3.12), then open the notebooks in JupyterLab:
+
+```bash
+python -m venv .venv && .venv/bin/pip install -r requirements-student.txt
+.venv/bin/jupyter lab notebooks/
+```
+
+`{wheel}` is the course's code (`course_utils`: data, plots and the checks you see under each
+exercise). Set `COURSE_DATA_DIR` to the data folder your instructor gives you; a notebook that
+misses a dataset says how to download it (`course_utils.download.fetch("<name>")`). The check cells run the visible cases; your work is graded on
+more cases of other sizes and values, so write general code rather than code that fits the
+examples.
+"""
+
+
 def build(released, closed=(), output: Path = OUTPUT_DIR, notebooks_from: Path | None = None) -> dict:
     """Build the release into ``output`` (emptied first); returns its manifest (``release.json``)."""
     release = plan(released, closed)
@@ -413,6 +435,7 @@ def build(released, closed=(), output: Path = OUTPUT_DIR, notebooks_from: Path |
     (output / "requirements-student.txt").write_text(
         "# A student's environment: pip install -r requirements-student.txt\n"
         + "".join(f"{pin}\n" for pin in student_requirements()) + f"./{wheel.name}\n")
+    (output / "README.md").write_text(student_readme(release, wheel.name))
     findings = leaks(output, release)
     if findings:
         shutil.rmtree(output)

@@ -4,9 +4,11 @@ The class of each notebook: ``solution`` (the release with the solution's answer
 its catalogue's ``CLASS``, who hands in a catalogue entry (a mistake or an alternative) for each
 exercise on top of the solution's other answers; for notebook 01 also ``untouched`` (the release
 as handed out: the catalogue harness shows that every stub of every notebook fails its check).
-Each submission is a full execution of the notebook, the costly part of the suite: the catalogue
-harness (``test_catalogues.py``) tries every catalogued answer in-process, and this run shows that
-what it checks is what nbgrader scores. Points come from the notebook metadata.
+The solution's submission is a full execution of the notebook, the costly part of the suite; the
+others hand in the notebook's graded part (``graded_part``: text, imports, answers, checks), which
+is all their scores depend on. The catalogue harness (``test_catalogues.py``) tries every catalogued
+answer in-process, and this run shows that what it checks is what nbgrader scores. Points come from
+the notebook metadata.
 
 * scores: a student loses exactly the exercises of the mistakes handed in, nothing for alternatives
   (a correct answer that warns and writes to stderr included);
@@ -24,7 +26,8 @@ import time
 import pytest
 
 from catalogue import Alternative, Mistake, catalogues
-from course_autograde.notebook_code import answer_sources, check_cells, notebook_path, read_notebook, replace_answers
+from course_autograde.notebook_code import (answer_sources, check_cells, graded_part, notebook_path, read_notebook,
+                                            replace_answers)
 from course_utils import checks
 
 pytestmark = pytest.mark.nbgrader
@@ -62,11 +65,12 @@ def graded(course, report_time):
             release = read_notebook(course.release_path(assignment))
             solution = answer_sources(read_notebook(notebook_path(assignment)))
             course.submit("solution", assignment, replace_answers(release, solution))
+            # the solution's run is the notebook's one end-to-end run; the others hand in its graded part
             if assignment == UNTOUCHED_IN:
-                course.submit("untouched", assignment, release)
+                course.submit("untouched", assignment, graded_part(release))
             for student, entries in handed_in(assignment).items():
                 answers = {**solution, **{e.exercise: e.code for e in entries}}
-                course.submit(student, assignment, replace_answers(release, answers))
+                course.submit(student, assignment, graded_part(replace_answers(release, answers)))
             start = time.perf_counter()
             course.autograde(assignment)
             report_time(f"{assignment}: nbgrader autograde ({len(students(assignment))} students)",
