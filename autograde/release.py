@@ -290,8 +290,13 @@ def hidden_case_names() -> set[str]:
 
 
 def hidden_numbers() -> set[str]:
-    """The hidden expected values that are worth searching for: every float written with at least 8
-    significant digits, as it is stored (``repr``); values with fewer (0.5, 2.0, 1e-3) are too common."""
+    """The hidden expected values worth searching for, as stored: floats with at least 8 significant
+    digits, integers with at least 7 (parameter counts, costs); fewer (0.5, 2.0, 64) are too common.
+    A value the visible references also hold (the same count for another case) is not a secret."""
+    return stored_numbers(HIDDEN_REFERENCES_DIR) - stored_numbers(PACKAGE_DIR / "reference_values")
+
+
+def stored_numbers(folder: Path) -> set[str]:
     numbers = set()
 
     def walk(value):
@@ -301,15 +306,20 @@ def hidden_numbers() -> set[str]:
         elif isinstance(value, list):
             for item in value:
                 walk(item)
-        elif isinstance(value, float) and distinctive(repr(value)):
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and distinctive(repr(value)):
             numbers.add(repr(value))
 
-    for path in HIDDEN_REFERENCES_DIR.glob("*.json"):
+    for path in Path(folder).glob("*.json"):
         walk(json.loads(path.read_text()))
     return numbers
 
 
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])")
+
+
 def distinctive(number: str) -> bool:
+    if re.fullmatch(r"-?\d+", number):
+        return len(number.lstrip("-")) >= 7
     digits = re.sub(r"e.*$", "", number.lstrip("-")).replace(".", "").lstrip("0").rstrip("0")
     return len(digits) >= 8
 
@@ -347,7 +357,7 @@ def leaks(folder: Path, release: Plan) -> list[str]:
         for case in sorted(names):
             if re.search(rf"(?<![\w]){re.escape(case)}(?![\w])", text):
                 found.append(f"{name}: the hidden case name {case!r}")
-        for match in re.finditer(r"-?\d+\.\d+(?:e[-+]?\d+)?", text):
+        for match in NUMBER.finditer(text):
             if match[0] in numbers:
                 found.append(f"{name}: a hidden expected value, {match[0]}")
                 break
