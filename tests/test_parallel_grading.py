@@ -97,6 +97,31 @@ def test_a_rerun_reuses_the_finished_runs_and_makes_only_changed_ones(course, on
     grade(course)
 
 
+def default_sigint() -> None:
+    """In the child, before exec: Ctrl-C as in a terminal. A pytest-xdist worker ignores SIGINT,
+    and an ignored signal stays ignored across exec, so the command would not see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_an_interrupted_batch_keeps_its_grades_and_a_rerun_finishes_it(course, one_at_a_time):
+    grading = subprocess.Popen([sys.executable, "-m", "course_autograde.grade", ASSIGNMENT, "--course-dir",
+                                str(course.root), "--jobs", "2", "--force"], env=environment(course),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_sigint)
+    first = None
+    for line in grading.stderr:  # Ctrl-C once the first student is recorded
+        if line.startswith("[1/"):
+            first = line.split("] ", 1)[1].split(":", 1)[0]
+            grading.send_signal(signal.SIGINT)
+            break
+    _, rest = grading.communicate(timeout=300)
+    assert first is not None and grading.returncode == 130 and "interrupted" in rest, rest
+    recorded = sum(score for score, _ in course.scores(ASSIGNMENT)[first].values())
+    assert recorded == float(one_at_a_time[first]["score"])
+    rows, _ = grade(course, "--jobs", "2")
+    assert outcomes(rows) == outcomes(one_at_a_time)
+    assert rows[first]["run"] == "reused"  # finished before the interruption: not made again
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
