@@ -1,4 +1,7 @@
-"""Execute a notebook top to bottom (as a reader would) and report how long it took."""
+"""Execute a notebook top to bottom (as a reader would) and report how long it took.
+
+The executed copy's outputs are cleaned for readers (:class:`~.preprocessors.clean_outputs.CleanOutputs`).
+"""
 from __future__ import annotations
 
 import os
@@ -10,6 +13,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from .notebook_code import read_notebook
+from .preprocessors.clean_outputs import CleanOutputs
 
 
 def execute_notebook(path: Path, output: Path | None = None, fast: bool = True,
@@ -37,6 +41,7 @@ def execute_notebook(path: Path, output: Path | None = None, fast: bool = True,
         else:
             os.environ["COURSE_FAST"] = previous
         elapsed = time.perf_counter() - start
+        CleanOutputs().preprocess(nb, {})
         if output is not None:
             Path(output).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, output)

@@ -427,9 +427,9 @@ python -m venv .venv && .venv/bin/pip install -r requirements-student.txt
 
 `{wheel}` is the course's code (`course_utils`: data, plots and the checks you see under each
 exercise). Set `COURSE_DATA_DIR` to the data folder your instructor gives you; a notebook that
-misses a dataset says how to download it (`course_utils.download.fetch("<name>")`). The check cells run the visible cases; your work is graded on
-more cases of other sizes and values, so write general code rather than code that fits the
-examples.
+misses a dataset says how to download it (`course_utils.download.fetch("<name>")`). The check
+cells run the visible cases; your work is graded on more cases of other sizes and values, so
+write general code rather than code that fits the examples.
 """
 
 
@@ -438,6 +438,9 @@ def build(released, closed=(), output: Path = OUTPUT_DIR, notebooks_from: Path |
     release = plan(released, closed)
     output = Path(output)
     if output.exists():
+        if not output.is_dir() or (any(output.iterdir()) and not (output / "release.json").exists()):
+            raise ReleaseError(f"{output} is not an earlier release (no release.json): choose a new or empty "
+                               "folder, the release replaces what it holds")
         shutil.rmtree(output)
     output.mkdir(parents=True)
     student_notebooks(release, output / "notebooks", notebooks_from)

@@ -229,3 +229,17 @@ def test_every_hidden_part_of_the_course_is_in_the_hidden_cases_files_and_nothin
         for exercise in module.CHECKS.exercises:
             visible = {case.name for case in exercise.cases["visible"]}
             assert exercise.cases["hidden"] and not visible & {case.name for case in exercise.cases["hidden"]}
+
+
+def test_an_answer_that_calls_the_checks_own_code_is_refused():
+    from course_utils.checks import conv
+
+    def conv2d_numpy(images, kernels, stride=1, padding="valid"):  # a student who found the catalogue's code
+        pads = conv._pads(np.asarray(images), np.asarray(kernels), stride, padding)
+        return conv.conv_variant(images, kernels, (stride, stride), pads)
+
+    with pytest.raises(CheckFailed) as caught:
+        conv.check_conv2d_numpy(conv2d_numpy)
+    message = caught.value.message()
+    assert "your answer uses the course's checks" in message and "course_utils.checks.conv._pads" in message
+    assert "scores 0" in message and sys.getprofile() is None

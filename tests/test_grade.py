@@ -451,3 +451,32 @@ def test_a_pipeline_that_would_run_code_outside_the_sandbox_is_refused(sanitize,
 def test_the_command_says_when_the_course_directory_is_missing(tmp_path, capsys):
     assert grade.main([ASSIGNMENT, "--course-dir", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- the package graded on
+
+
+def test_each_assignment_is_graded_on_the_package_its_students_have():
+    from course_autograde.preprocessors.sandboxed_execute import student_package
+
+    week_2 = student_package("02_identity_block")
+    assert "checks/identity_block.py" in week_2 and "blocks.py" not in week_2 and "cam.py" not in week_2
+    week_4 = student_package("04_resnet50")
+    assert "blocks.py" in week_4 and "resnet50.py" not in week_4 and "checks/cam.py" not in week_4
+    assert student_package("tiny") == {}
+
+
+def test_in_the_sandbox_the_instructors_package_is_out_of_reach(tmp_path):
+    from course_autograde.preprocessors import SandboxedExecute
+    from course_autograde.preprocessors.sandboxed_execute import student_package
+
+    probe = ("import importlib.util, course_utils\n"
+             "print(course_utils.__file__)\n"
+             "print([m for m in ('course_utils.blocks', 'course_utils.checks.identity_block', 'course_autograde')\n"
+             "       if importlib.util.find_spec(m) is not None])")
+    nb = new_notebook(cells=[new_code_cell(probe)])
+    executed = SandboxedExecute(course_files=False).execute(nb, tmp_path, {}, student_package("02_identity_block"))
+    printed = "".join(o.get("text", "") for o in executed.cells[0].outputs)
+    location, found = printed.splitlines()
+    assert "/grading-package-" in location and location.endswith("/course_utils/__init__.py"), location
+    assert found == "['course_utils.checks.identity_block']"  # no blocks (02 is open), no grader

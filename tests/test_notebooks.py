@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, check_cells,
-                                            import_sources, notebook_path, read_notebook,
+from course_autograde.notebook_code import (RELEASE_DIR, answer_sources, check_cells, graded_part, import_sources,
+                                            is_answer_cell, is_check_cell, notebook_path, read_notebook,
                                             solution_namespace)
 from course_autograde.sync import assignments, source_folders
 from course_utils import checks as registry
@@ -113,3 +113,16 @@ def test_regenerating_keeps_a_copy_of_a_students_work(tmp_path, monkeypatch, cap
     saved = sync.back_up_local_work(mine, fresh)
     assert len(saved) == 1 and saved[0].read_text() == '{"my": "answers"}'
     assert "kept a copy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_graded_part_keeps_the_text_imports_answers_and_checks_and_nothing_else(assignment):
+    nb = read_notebook(notebook_path(assignment))
+    part = graded_part(nb)
+    kept = [cell for cell in nb.cells if cell.cell_type != "code" or is_answer_cell(cell) or is_check_cell(cell)
+            or "imports" in cell.metadata.get("tags", [])]
+    assert [cell.id for cell in part.cells] == [cell.id for cell in kept]
+    assert answer_sources(part) == answer_sources(nb) and check_cells(part) == check_cells(nb)
+    assert import_sources(part) == import_sources(nb)
+    assert len(part.cells) < len(nb.cells)  # the training and figure cells are gone
+

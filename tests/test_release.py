@@ -95,6 +95,11 @@ def test_an_open_assignment_that_builds_on_reference_code_not_yet_closed_is_refu
         release.plan(["07_gans"])
     assert release.main(["04_resnet50", "--output", str(tmp_path / "refused")]) == 2
     assert not (tmp_path / "refused").exists()
+    (tmp_path / "work" / "notes.txt").parent.mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("an instructor's file")
+    with pytest.raises(release.ReleaseError, match="is not an earlier release"):
+        release.build(["01_convolutions"], output=tmp_path / "work")
+    assert (tmp_path / "work" / "notes.txt").exists()
 
 
 # --------------------------------------------------------------------------- the leak search
@@ -133,8 +138,8 @@ def test_the_leak_search_finds_reference_code_hidden_cases_and_hidden_values(tmp
 
 
 def site_packages(python: Path) -> Path:
-    return Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        text=True).strip())
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.check_output([str(python), "-c", code], text=True).strip())
 
 
 @pytest.fixture(scope="module")

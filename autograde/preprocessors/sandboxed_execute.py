@@ -41,7 +41,8 @@ import shutil
 import stat
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import nbformat
@@ -108,6 +109,11 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
     cpus = Integer(None, allow_none=True, help="Thread-pool size hint for the notebook (not enforced).").tag(
         config=True)
+    student_package = Bool(
+        True, help="For a course assignment, run the notebook on course_utils as a student of that week has it "
+                   "(course_autograde.release: without the reference code of the graded assignment and of the "
+                   "later ones) instead of the instructor's whole package in read_only."
+    ).tag(config=True)
 
     results_directory = Unicode(
         "", help="A folder of finished sandbox runs, filed by the content of what ran (the notebook, the "
@@ -120,8 +126,10 @@ class SandboxedExecute(Execute):
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
-        student = (resources.get("nbgrader") or {}).get("student", "notebook")
-        job = self.job(nb, Path((resources.get("metadata") or {}).get("path") or "."), student)
+        grading = resources.get("nbgrader") or {}
+        student = grading.get("student", "notebook")
+        job = self.job(nb, Path((resources.get("metadata") or {}).get("path") or "."), student,
+                       grading.get("assignment"))
         executed = finished_run(self.results_directory, job.key)
         reused = executed is not None
         if executed is None:
@@ -136,32 +144,48 @@ class SandboxedExecute(Execute):
             self.log.warning("%s: %s", student, nb.metadata["sandbox"]["reason"])
         return nb, resources
 
-    def job(self, nb, folder: Path, student: str) -> "Job":
+    def job(self, nb, folder: Path, student: str, assignment: str | None = None) -> "Job":
         """What the run needs, self-contained (it may run on another machine): the notebook, the
-        files of the folder it runs in, the settings and the environment; ``key`` identifies it."""
+        files of the folder it runs in, the course package it runs on, the settings and the
+        environment; ``key`` identifies it."""
         files = folder_files(folder)
+        package = student_package(assignment) if self.student_package else {}
         settings = {name: getattr(self, name) for name in JOB_SETTINGS}
         environment = self.sandbox_environment()
         digest = hashlib.sha256(json.dumps([nb, settings, environment], sort_keys=True, default=str).encode())
-        for name, content in sorted(files.items()):
-            digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
+        for prefix, contents in ((b"", files), (b"package:", package)):
+            for name, content in sorted(contents.items()):
+                digest.update(prefix + name.encode() + b"\0" + hashlib.sha256(content).digest())
         settings.update({name: getattr(self, name) for name in HOW_SETTINGS})  # not in the key
-        return Job(student, digest.hexdigest(), json.loads(json.dumps(nb)), files, settings, environment)
+        return Job(student, digest.hexdigest(), json.loads(json.dumps(nb)), files, settings, environment, package)
 
-    def execute(self, nb, folder: Path, environment: dict[str, str]):
-        """Run ``nb`` in the sandbox in a scratch copy of ``folder``; the notebook with its outputs."""
+    def execute(self, nb, folder: Path, environment: dict[str, str], package: dict[str, bytes] | None = None):
+        """Run ``nb`` in the sandbox in a scratch copy of ``folder``; the notebook with its outputs.
+
+        ``package``: the files of the ``course_utils`` it runs on (read-only, first on its path);
+        without one, the ``read_only`` folders as configured."""
         key = secrets.token_bytes(32)
         scratch = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch_directory or None))
+        code = Path(tempfile.mkdtemp(prefix="grading-package-", dir=self.scratch_directory or None))
         try:
             shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
             course_paths, course_environment = self.course_files_and_settings()
+            read_only = [Path(path) for path in self.read_only]
+            if package:
+                for name, content in package.items():
+                    target = code / "course_utils" / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(content)
+                read_only = [code, *(path for path in read_only if path.resolve() != PACKAGE_DIR)]
+                course_environment["PYTHONPATH"] = str(code)  # before the instructor's editable install
             result = run_sandboxed(
                 [sys.executable, "-I", str(EXECUTOR)], scratch=scratch,
-                read_only=[EXECUTOR, *map(Path, self.read_only), *course_paths],
+                read_only=[EXECUTOR, *read_only, *course_paths],
                 env={**environment, **course_environment},
                 limits=self.limits(nb), stdin=self.request(nb, key))
         finally:
             remove_tree(scratch)
+            shutil.rmtree(code, ignore_errors=True)
         nb.metadata["sandbox"] = merge_records(nb, read_records(result.stdout, key), result, self)
         return nb
 
@@ -204,6 +228,22 @@ class SandboxedExecute(Execute):
         return json.dumps({"key": key.hex(), "notebook": nb, "settings": settings}).encode()
 
 
+PACKAGE_DIR = Path(course_utils.__file__).resolve().parent
+
+
+@lru_cache(maxsize=None)
+def student_package(assignment: str | None) -> dict[str, bytes]:
+    """The files of ``course_utils`` as a student of ``assignment``'s week has them (that assignment
+    open, the earlier ones closed: ``course_autograde.release``); empty for another notebook."""
+    from .. import release
+
+    if assignment not in release.ASSIGNMENTS:
+        return {}
+    index = release.ASSIGNMENTS.index(assignment)
+    plan = release.plan(release.ASSIGNMENTS[:index + 1], release.ASSIGNMENTS[:index])
+    return {name: (release.PACKAGE_DIR / name).read_bytes() for name in sorted(plan.files)}
+
+
 class NotPrepared(RuntimeError):
     """A prepare_only run found no finished run: the job is in PREPARED_JOBS."""
 
@@ -218,6 +258,7 @@ class Job:
     files: dict[str, bytes]        # the folder it runs in: relative path -> content
     settings: dict                 # SandboxedExecute settings
     environment: dict[str, str]    # the variables passed into the sandbox
+    package: dict[str, bytes] = field(default_factory=dict)  # course_utils as the student has it
 
 
 def run_job(job: Job) -> dict:
@@ -233,7 +274,7 @@ def run_job(job: Job) -> dict:
         if settings.get("scratch_directory") and not Path(settings["scratch_directory"]).is_dir():
             settings["scratch_directory"] = ""  # another machine: its own temporary folder
         executor = SandboxedExecute(**settings)
-        executed = executor.execute(nbformat.from_dict(job.notebook), Path(folder), job.environment)
+        executed = executor.execute(nbformat.from_dict(job.notebook), Path(folder), job.environment, job.package)
         return json.loads(json.dumps(executed))
 
 

@@ -405,23 +405,41 @@ def implementation_of(exercise: Exercise) -> Callable | None:
         return None
 
 
+CHECKS_DIR = os.path.dirname(os.path.realpath(__file__))
+
+
+def _checks_function(frame) -> str | None:
+    """``module.function`` when ``frame`` runs a module-level function of the checks, called from the
+    student's code (methods are left alone: the checks hand objects such as initializers to answers)."""
+    code = frame.f_code
+    if "." in code.co_qualname or code.co_name.startswith("<") or not code.co_filename.startswith(CHECKS_DIR):
+        return None
+    caller = frame.f_back
+    if caller is None or not _is_student_frame(caller.f_code.co_filename):
+        return None
+    module = os.path.splitext(os.path.relpath(code.co_filename, CHECKS_DIR))[0].replace(os.sep, ".")
+    return f"course_utils.checks.{module}.{code.co_name}"
+
+
 @contextlib.contextmanager
 def watching_for(function: Callable | None):
-    """Yields a list that gets an entry when ``function``'s code runs, however it was reached.
+    """Yields a list that gets an entry when ``function``'s code runs, however it was reached, or when
+    the student's code calls a function of the checks themselves (their catalogue computes wrong
+    answers, and some of those are one argument away from a right one).
 
     A profile hook sees the code object itself, so an alias, an import under another name or a
     wrapper are all seen. An answer that removes the hook is treated as one that called it.
     """
     calls: list[str] = []
     code = getattr(function, "__code__", None)
-    if code is None:
-        yield calls
-        return
     previous = sys.getprofile()
 
     def hook(frame, event, arg):
-        if event == "call" and frame.f_code is code:
-            calls.append("called")
+        if event == "call":
+            if frame.f_code is code:
+                calls.append("called")
+            elif (checks_function := _checks_function(frame)) is not None:
+                calls.append(checks_function)
         if previous is not None:
             previous(frame, event, arg)
 
@@ -435,12 +453,18 @@ def watching_for(function: Callable | None):
 
 
 def refuse_the_course_implementation(exercise: Exercise, calls: list[str]) -> None:
-    if calls:
-        where = exercise.implementation.replace(":", ".")
-        fail(f"{exercise.name}: your answer uses the course's own {where}", expected="your own code",
-             found=f"a call to {where}" if calls[0] == "called" else "the check's watch switched off",
-             hint=f"write {exercise.name} yourself: the course's version is there for the notebooks that build on "
-                  "it, and an answer that calls it scores 0 when graded.")
+    if not calls:
+        return
+    if calls[0] not in ("called", "profile hook removed"):
+        fail(f"{exercise.name}: your answer uses the course's checks", expected="your own code",
+             found=f"a call to {calls[0]}",
+             hint=f"write {exercise.name} yourself: the checks' code is not an answer, and an answer that calls "
+                  "it scores 0 when graded.")
+    where = (exercise.implementation or "").replace(":", ".")
+    fail(f"{exercise.name}: your answer uses the course's own {where}", expected="your own code",
+         found=f"a call to {where}" if calls[0] == "called" else "the check's watch switched off",
+         hint=f"write {exercise.name} yourself: the course's version is there for the notebooks that build on "
+              "it, and an answer that calls it scores 0 when graded.")
 
 
 # Where an observation's failure arose: before the outputs (judged first) or after them (judged
