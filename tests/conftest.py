@@ -61,12 +61,11 @@ def generated_course(tmp_path_factory):
 # built once: a test file, or a class (test_nbgrader.py has one per assignment, each a full
 # execution of the notebook, which would otherwise all wait on one worker). Workers take scopes
 # in collection order (``--no-loadscope-reorder``), so the costliest (worker seconds in the
-# fresh-clone runs of session 10) come first, so that the cheap files fill in at the end.
+# fresh-clone runs of session 8) come first instead of starting last.
 COSTLIEST_SCOPES = ["test_nbgrader.py::TestNbgrader_06_transfer_cam", "test_grade.py",
-                    "test_nbgrader.py::TestNbgrader_04_resnet50", "test_parallel_grading.py",
-                    "test_nbgrader.py::TestNbgrader_05_resnet34", "test_release.py", "test_04_resnet50.py",
+                    "test_nbgrader.py::TestNbgrader_05_resnet34", "test_nbgrader.py::TestNbgrader_04_resnet50",
                     "test_nbgrader.py::TestNbgrader_01_convolutions", "test_nbgrader.py::TestNbgrader_02_identity_block",
-                    "test_backbones.py", "test_nbgrader.py::TestNbgrader_03_convolutional_block"]
+                    "test_backbones.py", "test_04_resnet50.py"]
 
 
 def scope_of(item) -> str:
