@@ -63,6 +63,10 @@ ANSWER_MODULES = {
 }
 # Check code shared by some assignments: enters with the first of them released.
 SHARED_CHECKS = {"checks/_blocks.py": ("02_identity_block", "03_convolutional_block")}
+# Never in a release: the code of the mistakes told by their outputs, most of them one argument from a right
+# answer (the checks of a student's package diagnose from those outputs on the visible cases, stored with
+# the visible references).
+INSTRUCTOR_ONLY = ("checks/mistakes/",)
 # Everything a student of any week needs.
 COMMON = ("__init__.py", "settings.py", "data.py", "datasets.py", "download.py", "plots.py", "models.py",
           "references.py", "backbones.py", "pretrain.py", "transfer.py", "checks/__init__.py", "checks/core.py",
@@ -128,7 +132,9 @@ def plan(released, closed=()) -> Plan:
     owned = {checks_file(a): a for a in ASSIGNMENTS} | {reference_file(a): a for a in ASSIGNMENTS}
     files, left_out = {}, {}
     for name in package_files():
-        if name in COMMON:
+        if name.startswith(INSTRUCTOR_ONLY):
+            left_out[name] = "code of the known mistakes: the instructor's side only (their visible outputs are data)"
+        elif name in COMMON:
             files[name] = "common to every assignment"
         elif name in ANSWER_MODULES:
             owners = ANSWER_MODULES[name]
@@ -362,11 +368,22 @@ def leaks(folder: Path, release: Plan) -> list[str]:
                 found.append(f"{name}: a hidden expected value, {match[0]}")
                 break
         if "!course_utils/" in name:
+            for function in sorted(mistakes_functions()):
+                if re.search(rf"(?m)^\s*def\s+{function}\b", text):
+                    found.append(f"{name}: the code of a known mistake, {function} (instructor's side only)")
             for assignment in release.open:
                 for exercise in sorted(exercise_names([assignment])):
                     if re.search(rf"(?m)^\s*(?:def|class)\s+{exercise}\b", text):
                         found.append(f"{name}: an implementation of {exercise} ({assignment} open)")
     return found
+
+
+def mistakes_functions() -> set[str]:
+    """The functions of ``course_utils.checks.mistakes``: code that computes near-right answers."""
+    names = set()
+    for path in (PACKAGE_DIR / "checks" / "mistakes").glob("*.py"):
+        names |= {node.name for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)}
+    return names
 
 
 def code_text(name: str, text: str) -> str:

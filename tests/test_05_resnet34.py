@@ -5,7 +5,7 @@ run by ``test_catalogues.py``; the nbgrader run by ``test_nbgrader.py``. Here:
 
 * the ResNet-34 check grades the model on its own, with a stand-in unit of the same weights;
 * the stored references are right: the unit's outputs agree with an independent computation
-  (:func:`checks.unit_variant`), the parameter counts with the published 21,306,826;
+  (:func:`course_utils.checks.mistakes.resnet34.unit_variant`), the parameter counts with the published 21,306,826;
 * the visible cases cover every stride the hidden ones use (hidden cases are other sizes and values).
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook, solution_namespace
 from course_utils import references
 from course_utils.checks import resnet34 as checks
+from course_utils.checks.mistakes import resnet34 as mistakes
 
 ID = "05_resnet34"
 
@@ -48,7 +49,7 @@ def test_references_agree_with_an_independent_computation(stored):
     """The solution's outputs (known weights) equal a plain keras.ops computation of the unit."""
     for part, cases in checks.UNIT_CASES.items():
         for case in cases:
-            computed = checks.unit_outputs(case)
+            computed = mistakes.unit_outputs(case)
             for mode in checks.MODES:
                 np.testing.assert_allclose(stored["ResidualUnit"][part][case.name][mode], computed[mode], atol=2e-5,
                                            err_msg=f"{part}/{case.name}/{mode}")

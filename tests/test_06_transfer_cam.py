@@ -21,6 +21,7 @@ import pytest
 from course_autograde.notebook_code import answer_sources, notebook_path, read_notebook
 from course_utils import cam, references
 from course_utils.checks import cam as checks
+from course_utils.checks.mistakes import cam as mistakes
 
 ID = "06_transfer_cam"
 PARTS = ("visible", "hidden")
@@ -82,7 +83,7 @@ def test_grad_cam_at_the_last_feature_map_is_the_relu_of_the_cam_over_its_area(s
 
 def test_grad_cam_references_agree_with_the_checks_flat_graph(stored):
     for part, case in cases("grad_cam"):
-        np.testing.assert_allclose(stored["grad_cam"][part][case.name], checks.grad_cam_variant(case),
+        np.testing.assert_allclose(stored["grad_cam"][part][case.name], mistakes.grad_cam_variant(case),
                                    atol=1e-6, rtol=1e-4, err_msg=case.name)
 
 
@@ -138,13 +139,13 @@ def test_numpy_bilinear_agrees_with_tf_image_resize():
 
     for _, case in cases("upsample_and_normalise"):
         x, size = checks.upsample_input(case), tuple(case["size"])
-        np.testing.assert_allclose(checks.bilinear(x, size), tf.image.resize(x[..., None], size).numpy()[..., 0],
+        np.testing.assert_allclose(mistakes.bilinear(x, size), tf.image.resize(x[..., None], size).numpy()[..., 0],
                                    atol=1e-5)
 
 
 def test_upsampling_references_are_min_max_of_the_numpy_bilinear_resize(stored):
     for part, case in cases("upsample_and_normalise"):
-        resized = checks.bilinear(checks.upsample_input(case), tuple(case["size"]))
+        resized = mistakes.bilinear(checks.upsample_input(case), tuple(case["size"]))
         spread = resized.max() - resized.min()
         expected = np.zeros_like(resized) if spread < 1e-12 else (resized - resized.min()) / spread
         found = stored["upsample_and_normalise"][part][case.name]
@@ -196,8 +197,8 @@ def test_mass_references_agree_with_a_loop_over_the_pixels(stored):
 def test_visible_pointing_cases_tell_every_catalogued_mistake_apart():
     """Each known mistake answers wrongly on some visible case, and no two give the same answers."""
     visible = checks.POINTING_CASES["visible"]
-    answers = {variant: tuple(checks.pointing_variant(case, variant) for case in visible)
-               for variant in ["correct", *checks.POINTING_HINTS]}
+    answers = {variant: tuple(mistakes.pointing_variant(case, variant) for case in visible)
+               for variant in ["correct", *mistakes.POINTING_HINTS]}
     assert len(set(answers.values())) == len(answers)
 
 
@@ -222,7 +223,7 @@ def test_transfer_probabilities_are_the_softmax_of_the_pooled_features_times_the
 def test_unfreezing_references_follow_the_block_names(stored):
     for part, case in cases("unfreeze_top"):
         reference = stored["unfreeze_top"][part][case.name]
-        assert reference == checks.unfreeze_variant(case)
+        assert reference == mistakes.unfreeze_variant(case)
         unfrozen = {name for name, trainable in reference["layer.trainable"].items() if trainable}
         blocks = checks._blocks_of(case["base"])
         top = blocks[len(blocks) - case["n_blocks"]:] if case["n_blocks"] else []

@@ -47,12 +47,26 @@ def entries(kind) -> list:
                           Alternative: catalogue.ALTERNATIVES}[kind]]
 
 
+def visible_messages(assignment: str, exercise: str, answer, monkeypatch) -> dict[str, str]:
+    """The visible check's failure message, judged with the mistakes computed (the instructor's side) and
+    with their stored outputs (a student's package, which has no code for them): one run of the answer."""
+    assignment_checks = checks.assignment_checks(assignment)
+    observation = engine.observe(assignment_checks.by_name[exercise], answer, "visible")
+    messages = {}
+    for source, stored in (("computed", False), ("stored", True)):
+        monkeypatch.setattr(engine, "USE_STORED_MISTAKES", stored)
+        with pytest.raises(CheckFailed) as failure:
+            assignment_checks.judge(observation)
+        messages[source] = failure.value.message()
+    return messages
+
+
 @pytest.mark.parametrize("assignment, mistake", entries(Mistake))
-def test_mistake_fails_the_visible_check_with_a_message_that_names_it(assignment, mistake):
+def test_mistake_fails_the_visible_check_with_a_message_that_names_it(assignment, mistake, monkeypatch):
     answer = namespace(assignment, mistake)[mistake.exercise]
-    with pytest.raises(CheckFailed) as failure:
-        run_check(assignment, mistake.exercise, answer, hidden=False)
-    message = failure.value.message()
+    messages = visible_messages(assignment, mistake.exercise, answer, monkeypatch)
+    assert messages["stored"] == messages["computed"], "the student's package diagnoses otherwise"
+    message = messages["computed"]
     for word in mistake.words:
         assert word in message, f"{mistake.id}: {word!r} not in the message:\n{message}"
     assert "hint:" in message

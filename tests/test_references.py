@@ -4,6 +4,7 @@ import pytest
 
 from course_autograde import make_references
 from course_utils import checks, references
+from course_utils.checks import engine
 
 ASSIGNMENTS = list(checks.ASSIGNMENTS)
 
@@ -57,9 +58,18 @@ def test_the_package_data_holds_the_visible_cases_only(assignment):
     """The hidden cases' expected values stay on the instructor's side (autograde/hidden_references)."""
     shipped = references.load_file(assignment)
     hidden = references.load_file(assignment, references.hidden_dir())
-    assert {part for parts in shipped.values() for part in parts} == {"visible"}
+    assert {part for parts in shipped.values() for part in parts} <= {"visible", "mistakes"}
     assert {part for parts in hidden.values() for part in parts} == {"hidden"}
-    assert set(shipped) == set(hidden) == set(checks.assignment_checks(assignment).by_name)
+    exercises = checks.assignment_checks(assignment).by_name
+    assert set(shipped) == set(hidden) == set(exercises)
+    # the outputs of the mistakes told by their outputs: on the visible cases only, one entry per mistake
+    for name, parts in shipped.items():
+        computed = engine.computed_mistakes(exercises[name])
+        assert ("mistakes" in parts) == (computed is not None)
+        for index, mistake in enumerate(computed or ()):
+            entry = parts["mistakes"][str(index)]
+            assert entry["hint"] == mistake.hint
+            assert set(entry["outputs"]) == set(parts["visible"])
 
 
 def test_the_tiny_assignments_references_are_its_solutions_outputs():

@@ -23,6 +23,7 @@ import pytest
 import catalogue
 from course_autograde import release
 from course_autograde.notebook_code import RELEASE_DIR, answer_sources, import_sources, notebook_path, read_notebook
+from course_utils.checks.mistakes import conv as conv_mistakes
 
 WEEK_2 = {"released": ("01_convolutions", "02_identity_block"), "closed": ("01_convolutions",)}
 # The whole course at the last week: every assignment out, the last one still open.
@@ -52,6 +53,9 @@ def test_a_release_holds_its_assignments_and_no_reference_code_of_an_open_one(tm
     # 02 is open: its reference code (the blocks) stays out, and so does everything of 03-06
     assert not package & {"blocks.py", "resnet50.py", "cam.py", "checks/resnet50.py", "checks/cam.py",
                           "reference_values/03_convolutional_block.json"}
+    # the code of the mistakes told by their outputs never enters: their visible outputs are data
+    assert not [name for name in package if name.startswith("checks/mistakes/")]
+    assert manifest["left_out"]["checks/mistakes/conv.py"].startswith("code of the known mistakes")
     assert manifest["left_out"]["blocks.py"] == ("reference code of 02_identity_block, 03_convolutional_block: "
                                                  "enters when closed")
     assert manifest["open"] == ["02_identity_block"]
@@ -63,7 +67,11 @@ def test_a_release_holds_its_assignments_and_no_reference_code_of_an_open_one(tm
     for name in ("01_convolutions", "02_identity_block"):
         with zipfile.ZipFile(next(output.glob("*.whl"))) as archive:
             stored = json.loads(archive.read(f"course_utils/reference_values/{name}.json"))
-        assert all(set(parts) == {"visible"} for parts in stored["values"].values())
+        assert all("visible" in parts and "hidden" not in parts for parts in stored["values"].values())
+        if name == "01_convolutions":  # the known mistakes' outputs on the visible cases, as data
+            entries = stored["values"]["conv2d_numpy"]["mistakes"]
+            assert [entries[str(index)]["hint"] for index in range(len(entries))] == [
+                mistake.hint for mistake in conv_mistakes.MISTAKES["conv2d_numpy"]]
 
 
 def test_the_wheel_pins_the_students_requirements_and_switches_off_the_instructor_tools(tmp_path):
@@ -132,6 +140,16 @@ def test_the_leak_search_finds_reference_code_hidden_cases_and_hidden_values(tmp
     for exercise in ("class_activation_map", "grad_cam", "build_transfer_model", "mass_inside"):
         assert f"course_utils/cam.py: an implementation of {exercise} (06_transfer_cam open)" in found
     assert not (tmp_path / "careless").exists()
+    # the code of the known mistakes, let in by mistake
+    monkeypatch.setattr(release, "INSTRUCTOR_ONLY", ("checks/nothing/",))
+    monkeypatch.setattr(release, "COMMON", (*release.COMMON, *(f"checks/mistakes/{name}.py" for name in
+                                                            ("__init__", "conv", "cam", "resnet34"))))
+    leaky = tmp_path / "leaky-wheel"
+    leaky.mkdir()
+    release.build_wheel(release.plan(**LAST_WEEK), leaky)
+    found = "\n".join(release.leaks(leaky, plan))
+    assert "checks/mistakes/conv.py: the code of a known mistake, conv_variant" in found
+    assert "checks/mistakes/cam.py: the code of a known mistake, grad_cam_variant" in found
 
 
 # --------------------------------------------------------------------------- a student's environment
@@ -174,7 +192,7 @@ def job() -> dict:
                                    "imports": import_sources(nb), "answers": answer_sources(nb), "others": others}
     return {"assignments": assignments,
             "modules": ["course_utils.blocks", "course_utils.resnet50", "course_utils.cam", "course_autograde",
-                        "course_utils.transfer"]}
+                        "course_utils.transfer", "course_utils.checks.mistakes"]}
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +217,7 @@ def test_the_student_environment_has_the_package_of_the_release_only(student_env
     assert modules["course_utils.blocks"] == modules["course_utils.resnet50"] == "imported"   # 02-05 closed
     assert modules["course_utils.cam"].startswith("ModuleNotFoundError")                       # 06 open
     assert modules["course_autograde"].startswith("ModuleNotFoundError")
+    assert modules["course_utils.checks.mistakes"].startswith("ModuleNotFoundError")
 
 
 def test_every_visible_check_works_in_the_student_environment(student_results):

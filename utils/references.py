@@ -105,10 +105,12 @@ def save(name: str, values: dict, directory: Path | None = None) -> Path:
 
 
 def save_parts(name: str, values: dict, directory: Path | None = None, hidden_directory: Path | None = None):
-    """Write ``{exercise: {"visible": ..., "hidden": ...}}`` as two files: the visible cases' in
-    ``directory`` (default: the package data), the hidden ones' in ``hidden_directory``
+    """Write ``{exercise: {"visible": ..., "hidden": ..., "mistakes": ...}}`` as two files: the visible
+    cases' (and the known mistakes' outputs on them) in ``directory`` (default: the package data), the
+    hidden ones' in ``hidden_directory``
     (default: :func:`hidden_dir`). Returns both paths."""
-    visible = {exercise: {"visible": parts["visible"]} for exercise, parts in values.items()}
+    visible = {exercise: {key: value for key, value in parts.items() if key != "hidden"}
+               for exercise, parts in values.items()}
     hidden = {exercise: {"hidden": parts["hidden"]} for exercise, parts in values.items()}
     return save(name, visible, directory), save(name, hidden, hidden_directory or hidden_dir())
 

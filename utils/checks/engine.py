@@ -11,7 +11,11 @@ An :class:`Exercise` says, as data, everything its check needs:
 * ``probes``: structural or protocol checks of the answer itself (a Keras
   graph read back, ``get_config``, a save/load round trip...);
 * ``mistakes``: the catalogue of known mistakes, each a way to recognise it
-  (what it outputs on a case, or a test of the output found) and its hint;
+  (what it outputs on a case, or a test of the output found) and its hint. Those
+  recognised by their outputs are often one argument from a right answer, so they
+  live on the instructor's side (``catalogue``: a module of :mod:`.mistakes`); a
+  student's package has their outputs on the visible cases, stored with the visible
+  references (:func:`known_mistakes`);
 * tolerances and the generic hint for a difference no known mistake explains;
 * ``implementation``: the course's own implementation of the exercise
   (``"module:function"``, for the notebooks that build on it). An answer that
@@ -49,6 +53,7 @@ import io
 import os
 import sys
 import sysconfig
+import types
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -169,13 +174,23 @@ class Mistake:
     """A known mistake: how to recognise it, and the hint that names it.
 
     ``output(case)`` computes what the mistake gives on ``case`` (``None``
-    when it cannot be told apart there); ``test(case, found)`` recognises it
-    from the output found. Give one of the two.
+    when it cannot be told apart there); ``test(case, found, expected)``
+    recognises it from the output found. Give one of the two.
     """
 
     hint: str
     output: Callable[[Case], Any] | None = None
-    test: Callable[[Case, Any], bool] | None = None
+    test: Callable[[Case, Any, Any], bool] | None = None
+
+
+@dataclass(frozen=True)
+class StoredOutputs:
+    """A mistake's outputs on the visible cases, as stored with the visible references."""
+
+    outputs: Mapping[str, Any]
+
+    def __call__(self, case: Case) -> Any:
+        return self.outputs.get(case.name)
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,8 @@ class Exercise:
     atol: float = 1e-4
     rtol: float = 1e-4
     implementation: str | None = None   # "module:function", the course's own answer (refused)
+    catalogue: str | None = None        # module of .mistakes whose MISTAKES[name] are told by their outputs
+    stored_mistakes: Callable[[], list[Mistake]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         if not isinstance(self.cases, Parts):
@@ -340,28 +357,62 @@ def diagnose(exercise: Exercise, case: Case, found: Any, expected: Any, results:
     def close(a, b) -> bool:
         return difference(a, b, exercise.atol, exercise.rtol) is None
 
-    def produced(mistake, c):
-        try:
-            return mistake.output(c)
-        except Exception:  # the mistake does not apply to this input
-            return None
-
     candidates = []
-    for mistake in exercise.mistakes:
+    for mistake in known_mistakes(exercise):
         if mistake.output is not None:
-            value = produced(mistake, case)
+            value = mistake_output(mistake, case)
             if value is None or close(value, expected) or not close(found, value):
                 continue
             others = [c for c in exercise_cases(exercise, results, part) if c.name != case.name]
-            consistent = all((v := produced(mistake, c)) is None or close(results[c.name], v) for c in others)
+            consistent = all((v := mistake_output(mistake, c)) is None or close(results[c.name], v)
+                             for c in others)
             if consistent:
                 return mistake.hint
             candidates.append(mistake.hint)
         elif mistake.test is not None:
             with contextlib.suppress(Exception):
-                if mistake.test(case, found):
+                if mistake.test(case, found, expected):
                     candidates.append(mistake.hint)
     return candidates[0] if candidates else None
+
+
+MISTAKES_PACKAGE = f"{__package__}.mistakes"
+USE_STORED_MISTAKES = False  # True: as in a student's package, from the stored outputs (tests)
+
+
+def mistakes_module(name: str):
+    """``course_utils.checks.mistakes.<name>``, or None where it is not installed (a student's package)."""
+    try:
+        return importlib.import_module(f"{MISTAKES_PACKAGE}.{name}")
+    except ModuleNotFoundError as error:
+        if error.name and (error.name == MISTAKES_PACKAGE or error.name.startswith(MISTAKES_PACKAGE + ".")):
+            return None
+        raise
+
+
+def computed_mistakes(exercise: Exercise) -> list[Mistake] | None:
+    """The mistakes of ``exercise`` told by their outputs, as code (None: not in this installation)."""
+    if not exercise.catalogue or USE_STORED_MISTAKES:
+        return None
+    module = mistakes_module(exercise.catalogue)
+    return None if module is None else list(module.MISTAKES.get(exercise.name, ()))
+
+
+def known_mistakes(exercise: Exercise) -> list[Mistake]:
+    """Every known mistake of ``exercise``: those told by their outputs (computed on the instructor's side,
+    else their stored outputs on the visible cases), then those told by a test of the output found."""
+    computed = computed_mistakes(exercise)
+    if computed is None and exercise.catalogue and exercise.stored_mistakes is not None:
+        computed = exercise.stored_mistakes()
+    return [*(computed or ()), *exercise.mistakes]
+
+
+def mistake_output(mistake: Mistake, case: Case) -> Any:
+    """What ``mistake`` gives on ``case``; None where it does not apply."""
+    try:
+        return mistake.output(case)
+    except Exception:  # the mistake does not apply to this input
+        return None
 
 
 def exercise_cases(exercise: Exercise, results: Mapping[str, Any], part: str) -> list[Case]:
@@ -405,64 +456,45 @@ def implementation_of(exercise: Exercise) -> Callable | None:
         return None
 
 
-CHECKS_DIR = os.path.dirname(os.path.realpath(__file__))
-
-
-def _checks_function(frame) -> str | None:
-    """``module.function`` when ``frame`` runs a module-level function of the checks, called from the
-    student's code (methods are left alone: the checks hand objects such as initializers to answers)."""
-    code = frame.f_code
-    if "." in code.co_qualname or code.co_name.startswith("<") or not code.co_filename.startswith(CHECKS_DIR):
-        return None
-    caller = frame.f_back
-    if caller is None or not _is_student_frame(caller.f_code.co_filename):
-        return None
-    module = os.path.splitext(os.path.relpath(code.co_filename, CHECKS_DIR))[0].replace(os.sep, ".")
-    return f"course_utils.checks.{module}.{code.co_name}"
+# The body that stands in for the course's implementation while a check runs: it records the call,
+# then runs the original. Its only free name is a keyword-only default, so it fits any function
+# without a closure (module-level functions, as the course's implementations are).
+_RECORDER = compile("def recorder(*args, __watch, **kwargs):\n"
+                    "    __watch[0].append('called')\n"
+                    "    return __watch[1](*args, **kwargs)\n", "<check watch>", "exec").co_consts[0]
 
 
 @contextlib.contextmanager
 def watching_for(function: Callable | None):
-    """Yields a list that gets an entry when ``function``'s code runs, however it was reached, or when
-    the student's code calls a function of the checks themselves (their catalogue computes wrong
-    answers, and some of those are one argument away from a right one).
+    """Yields a list that gets an entry when ``function``'s code runs, however it was reached.
 
-    A profile hook sees the code object itself, so an alias, an import under another name or a
-    wrapper are all seen. An answer that removes the hook is treated as one that called it.
+    For the time of the check the function object itself runs a recorder, so an alias, an
+    import under another name or a wrapper are all seen, and the rest of the check runs at
+    full speed: a profile hook, which sees every call, made the ResidualUnit check 2.5 times
+    slower. (A student's package has no implementation of an open assignment to call at all.)
     """
     calls: list[str] = []
     code = getattr(function, "__code__", None)
-    previous = sys.getprofile()
-
-    def hook(frame, event, arg):
-        if event == "call":
-            if frame.f_code is code:
-                calls.append("called")
-            elif (checks_function := _checks_function(frame)) is not None:
-                calls.append(checks_function)
-        if previous is not None:
-            previous(frame, event, arg)
-
-    sys.setprofile(hook)
+    if code is None or code.co_freevars:
+        yield calls
+        return
+    saved = (code, function.__defaults__, function.__kwdefaults__)
+    original = types.FunctionType(code, function.__globals__, function.__name__, function.__defaults__)
+    original.__kwdefaults__ = function.__kwdefaults__
+    function.__code__, function.__defaults__ = _RECORDER.replace(co_name=code.co_name), None
+    function.__kwdefaults__ = {"__watch": (calls, original)}
     try:
         yield calls
     finally:
-        if sys.getprofile() is not hook:
-            calls.append("profile hook removed")
-        sys.setprofile(previous)
+        function.__code__, function.__defaults__, function.__kwdefaults__ = saved
 
 
 def refuse_the_course_implementation(exercise: Exercise, calls: list[str]) -> None:
     if not calls:
         return
-    if calls[0] not in ("called", "profile hook removed"):
-        fail(f"{exercise.name}: your answer uses the course's checks", expected="your own code",
-             found=f"a call to {calls[0]}",
-             hint=f"write {exercise.name} yourself: the checks' code is not an answer, and an answer that calls "
-                  "it scores 0 when graded.")
     where = (exercise.implementation or "").replace(":", ".")
     fail(f"{exercise.name}: your answer uses the course's own {where}", expected="your own code",
-         found=f"a call to {where}" if calls[0] == "called" else "the check's watch switched off",
+         found=f"a call to {where}",
          hint=f"write {exercise.name} yourself: the course's version is there for the notebooks that build on "
               "it, and an answer that calls it scores 0 when graded.")
 
@@ -549,11 +581,25 @@ class Assignment:
 
     def __post_init__(self):
         self.by_name = {exercise.name: exercise for exercise in self.exercises}
+        for exercise in self.exercises:
+            if exercise.catalogue:
+                exercise.stored_mistakes = functools.partial(self.stored_mistakes, exercise.name)
+
+    def visible_file(self) -> Mapping[str, Any]:
+        if self.reference_dir is not None:
+            return references.cached_file(self.name, self.reference_dir)
+        return references.cached(self.name, "visible")
+
+    def stored_mistakes(self, exercise: str) -> list[Mistake]:
+        """The mistakes of ``exercise`` told by their outputs, from their outputs on the visible cases."""
+        entries = self.visible_file()[exercise].get("mistakes", {})
+        return [Mistake(entry["hint"], output=StoredOutputs(entry["outputs"]))
+                for _, entry in sorted(entries.items(), key=lambda item: int(item[0]))]
 
     def expected(self, exercise: str, part: str) -> Mapping[str, Any]:
         """The reference outputs of ``exercise``'s ``part`` cases (hidden ones: the instructor's side only)."""
-        if part == "visible" and self.reference_dir is not None:
-            return references.cached_file(self.name, self.reference_dir)[exercise][part]
+        if part == "visible":
+            return self.visible_file()[exercise][part]
         return references.stored(self.name, exercise, part)
 
     def expected_or_fail(self, exercise: str, part: str) -> Mapping[str, Any]:
@@ -590,10 +636,20 @@ class Assignment:
         return check_exercise
 
     def build_references(self, namespace: Mapping[str, Any]) -> dict:
-        """The solution's outputs on every case, through the same ``run`` as the checks."""
+        """The solution's outputs on every case, through the same ``run`` as the checks, and the outputs
+        of the mistakes told by their outputs on the visible cases (``"mistakes"``)."""
         values = {}
         for exercise in self.exercises:
             answer = namespace[exercise.name]
             values[exercise.name] = {part: {case.name: exercise.run(answer, case)
                                             for case in exercise.cases[part]} for part in PARTS}
+            if exercise.catalogue:
+                computed = computed_mistakes(exercise)
+                if computed is None:
+                    raise RuntimeError(f"{MISTAKES_PACKAGE}.{exercise.catalogue} is needed to build the references")
+                values[exercise.name]["mistakes"] = {
+                    str(index): {"hint": mistake.hint,
+                                 "outputs": {case.name: mistake_output(mistake, case)
+                                             for case in exercise.cases["visible"]}}
+                    for index, mistake in enumerate(computed)}
         return values
