@@ -28,7 +28,8 @@ RNG = np.random.default_rng(0)
 
 
 @pytest.fixture(autouse=True)
-def close_figures():
+def close_figures(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "0")  # titles as a full-mode run draws them (fast mode: the last test)
     yield
     plt.close("all")
 
@@ -520,3 +521,19 @@ def test_transfer_curves_from_experiment_results_and_a_single_panel():
     (ax,) = fig.axes
     assert ax.get_title() == "validation accuracy"
     assert not any(line.get_linestyle() == ":" for line in ax.get_lines())  # no fine-tuning start given
+
+
+def test_in_fast_mode_the_figures_of_training_results_say_so_and_the_others_do_not(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    history = {"loss": [0.9, 0.5], "accuracy": [0.5, 0.7]}
+    trained = [plots.plot_history(history), plots.plot_history(history, title="cats vs dogs"),
+               plots.plot_loss_curves({"plain": [1.0, 0.5]}),
+               plots.plot_comparison({"a": {"accuracy": 0.5}}, title="two models", trained=True),
+               plots.show_misclassified(RNG.random((3, 8, 8)), [0, 1, 1], [1, 1, 0], NAMES),
+               plots.show_images(RNG.random((2, 8, 8)), [0, 1], NAMES, predictions=[0, 0])]
+    assert [fig._suptitle.get_text() for fig in trained] == [
+        "[fast mode]", "cats vs dogs [fast mode]", "[fast mode]", "two models [fast mode]",
+        "2 of 3 misclassified [fast mode]", "[fast mode]"]
+    untrained = [plots.show_images(RNG.random((2, 8, 8)), [0, 1], NAMES, title="photos"),
+                 plots.plot_comparison({"a": {"weights": 3}}, title="costs")]
+    assert [fig._suptitle.get_text() for fig in untrained] == ["photos", "costs"]

@@ -53,6 +53,14 @@ _MARKER_MAX_POINTS = 30
 
 # ---------------------------------------------------------------- helpers --
 
+def _trained(title):
+    """The title of a figure that shows what training made: marked ``[fast mode]`` in fast mode."""
+    from .settings import fast_mark
+
+    mark = fast_mark().strip()
+    return f"{title} {mark}" if title and mark else (title or mark or None)
+
+
 def _new_figure(nrows, ncols, figsize, title=None):
     """Figure plus a 2-D array of axes, in the course style."""
     fig, axes = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout="constrained")
@@ -276,6 +284,8 @@ def show_images(images, labels=None, class_names=None, predictions=None, ncols=8
     titles, colors = None, None
     if labels is not None or predictions is not None:
         titles, colors = _prediction_titles(labels, predictions, class_names)
+    if predictions is not None:
+        title = _trained(title)
     return _image_grid(images, titles, ncols=ncols, size=size, title=title, colors=colors, cmap=cmap)
 
 
@@ -495,6 +505,7 @@ def cam_gallery(items, columns=4, title=None, size=2.2, alpha=0.45, mark_max=Tru
     The map's maximum is marked (``mark_max``). For "where it looked when it was wrong":
     the misses, with their masks.
     """
+    title = _trained(title)
     items = list(items)
     if not items:
         return _message_figure("no photos", title)
@@ -552,6 +563,7 @@ def transfer_curves(histories, title="validation accuracy: transfer vs from scra
     int or one per panel) draws a dotted line where fine-tuning starts. The panels share the
     accuracy scale.
     """
+    title = _trained(title)
     if not isinstance(histories, Mapping) or not histories:
         return _message_figure("no histories", title)
     first = next(iter(histories.values()))
@@ -590,7 +602,7 @@ def show_misclassified(images, y_true, y_pred, class_names, max_images=16, proba
         probabilities = y_pred
     wrong = np.flatnonzero(true != pred)
     if len(wrong) == 0:
-        return _message_figure("no misclassified images", f"0 of {len(true)} misclassified")
+        return _message_figure("no misclassified images", _trained(f"0 of {len(true)} misclassified"))
     confidences = None
     if probabilities is not None:
         probabilities = np.asarray(probabilities, dtype=float)
@@ -604,7 +616,7 @@ def show_misclassified(images, y_true, y_pred, class_names, max_images=16, proba
     if len(shown) < len(wrong):
         title += f" (showing {len(shown)})"
     return _image_grid([images[i] for i in shown], titles, ncols=_balanced_columns(len(shown)),
-                       title=title, colors=colors)
+                       title=_trained(title), colors=colors)
 
 
 def plot_confusion_matrix(y_true, y_pred, class_names, normalize=False, title=None):
@@ -612,6 +624,7 @@ def plot_confusion_matrix(y_true, y_pred, class_names, normalize=False, title=No
 
     ``normalize=True`` shows each row as fractions of that class.
     """
+    title = _trained(title)
     true, pred = _class_ids(y_true), _class_ids(y_pred)
     n = len(class_names) if class_names is not None else int(max(true.max(), pred.max())) + 1
     names = list(class_names) if class_names is not None else [str(i) for i in range(n)]
@@ -646,6 +659,7 @@ def plot_history(history, metrics=("loss", "accuracy"), title=None):
     One subplot per metric found, with the train and, when present, the
     ``val_`` curve; epochs are counted from 1.
     """
+    title = _trained(title)
     logs = getattr(history, "history", history)
     if not isinstance(logs, Mapping):
         raise TypeError(f"expected a Keras History or a dict of lists, got {type(history).__name__}")
@@ -679,17 +693,21 @@ def plot_gradient_norms(norms_by_model, title=None):
 
 def plot_loss_curves(curves, title=None, xlabel="step"):
     """Several loss curves on one axis (x counted from 1)."""
+    title = _trained(title)
     fig, axes = _new_figure(1, 1, (5.5, 3.3), title)
     _draw_lines(axes[0, 0], curves, xlabel=xlabel, ylabel="loss")
     return fig
 
 
-def plot_comparison(table, metrics=None, title=None):
+def plot_comparison(table, metrics=None, title=None, trained=False):
     """Bar charts comparing models: one subplot per metric, one bar per model.
 
     ``table`` maps model -> {metric: value}; ``metrics`` defaults to every
     metric in the table. A model keeps the same colour in every subplot.
+    ``trained``: the values come from training (the title says so in fast mode).
     """
+    if trained:
+        title = _trained(title)
     models = list(table)
     if metrics is None:
         metrics = list(dict.fromkeys(key for row in table.values() for key in row))

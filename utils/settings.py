@@ -73,6 +73,15 @@ def pick(fast, full):
     return fast if fast_mode() else full
 
 
+FAST_MARK = " [fast mode]"
+
+
+def fast_mark() -> str:
+    """``" [fast mode]"`` in fast mode, else ``""``: for a number or a figure title that training made,
+    so that a fast-mode result says so where it is shown, e.g. ``f"accuracy {acc:.1%}{fast_mark()}"``."""
+    return FAST_MARK if fast_mode() else ""
+
+
 def describe() -> str:
     """One line saying which mode is on and where the data comes from."""
     mode = "FAST mode (small subset, few steps)" if fast_mode() else "FULL mode"

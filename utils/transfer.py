@@ -393,6 +393,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     from . import backbones
 
     fast = settings.fast_mode()
+    mark = settings.fast_mark()  # on every number that training made
     asked = dict(train_per_class=train_per_class, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
                  image_size=image_size, batch_size=batch_size, eval_per_class=None)
     run = _fast_settings(**asked) if fast else asked
@@ -416,18 +417,18 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     head = train_head(model, ds["train"], ds["validation"], ds["test"], run["head_epochs"], head_learning_rate,
                       steps_per_epoch, verbose)
     log(f"  head only ({run['head_epochs']} epochs): test accuracy {head['test_accuracy']:.3f}, "
-        f"{head['seconds_per_epoch']} s per epoch")
+        f"{head['seconds_per_epoch']} s per epoch{mark}")
     if pitfalls:
         result["pitfalls"] = fine_tuning_pitfalls(model, base, ds["train"], ds["validation"], n_blocks=n_blocks,
                                                   learning_rate=fine_tune_learning_rate, epochs=pitfall_epochs,
                                                   steps_per_epoch=steps_per_epoch, verbose=verbose)
         for name, row in result["pitfalls"].items():
             log(f"  fine-tuning, {name}: validation accuracy {row['val_accuracy_before']:.3f} -> "
-                f"{row['val_accuracy_after']:.3f}")
+                f"{row['val_accuracy_after']:.3f}{mark}")
     tuned = train_fine_tuned(model, base, ds["train"], ds["validation"], ds["test"], run["fine_tune_epochs"],
                              n_blocks, fine_tune_learning_rate, steps_per_epoch, verbose)
     log(f"  + fine-tuning {n_blocks} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
-        f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch")
+        f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch{mark}")
     result["transfer"] = {"head": head, "fine_tune": tuned, "test_accuracy": tuned["test_accuracy"],
                           "epochs": run["head_epochs"] + run["fine_tune_epochs"],
                           "val_accuracy": head["history"]["val_accuracy"] + tuned["history"]["val_accuracy"]}
@@ -439,7 +440,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
         baseline["val_accuracy"] = baseline["history"]["val_accuracy"]
         result["scratch"] = baseline
         log(f"  from scratch ({epochs} epochs): test accuracy {baseline['test_accuracy']:.3f}, "
-            f"{baseline['seconds_per_epoch']} s per epoch")
+            f"{baseline['seconds_per_epoch']} s per epoch{mark}")
     return result
 
 
@@ -671,7 +672,8 @@ def describe_localisation(summary: dict, feature_size, tolerance: int = TOLERANC
         return f"{summary[key]}/{n} ({summary[key] / n:.0%})"
 
     ratio = summary["cam_mass_inside"] / summary["mask_share"]
-    return "\n".join([
+    mark = settings.fast_mark()  # a model trained for a few steps: its maps mean little
+    return "\n".join(line + mark for line in [
         f"final feature map {feature_size[0]}x{feature_size[1]}; {summary['correct']}/{n} photos classified right",
         f"pointing game (max within {tolerance} px of the animal): CAM {hits('cam_hits')}, Grad-CAM "
         f"{hits('grad_cam_hits')} ({summary['grad_cam_empty']} maps all zero after the ReLU), always the centre "
