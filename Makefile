@@ -7,9 +7,10 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install system-packages course test grade release references notebooks benchmark backbone clean
-# Debian packages the course needs besides Python: bubblewrap (the sandbox of the grader).
-SYSTEM_PACKAGES := bubblewrap
+.PHONY: install system-packages course book test grade release references notebooks benchmark backbone clean
+# Debian packages the course needs besides Python, each with the command that shows it is there:
+# bubblewrap (the sandbox of the grader), chromium (the book opened in a browser, make book and its test).
+SYSTEM_PACKAGES := bubblewrap:bwrap chromium:chromium
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,15 +23,21 @@ install: $(STAMP)
 
 # Installed with apt-get when missing (as root, or through sudo); elsewhere, a message says what to install.
 system-packages:
-	@command -v bwrap >/dev/null 2>&1 || { \
+	@missing=; for entry in $(SYSTEM_PACKAGES); do command -v $${entry#*:} >/dev/null 2>&1 || missing="$$missing $${entry%%:*}"; done; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null 2>&1; then SUDO=sudo; \
-	  else echo "install the packages $(SYSTEM_PACKAGES) (Debian/Ubuntu: apt-get install $(SYSTEM_PACKAGES))"; exit 1; fi; \
-	  command -v apt-get >/dev/null 2>&1 || { echo "install the packages $(SYSTEM_PACKAGES) with your system's package manager"; exit 1; }; \
-	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES); }
+	  else echo "install the packages$$missing (Debian/Ubuntu: apt-get install$$missing)"; exit 1; fi; \
+	  command -v apt-get >/dev/null 2>&1 || { echo "install the packages$$missing with your system's package manager"; exit 1; }; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }
 
 # Generate the student notebooks, execute the solutions, autograde a demo submission.
 course: $(STAMP)
 	$(PY) -m course_autograde.run_course
+
+# The book for self-paced readers: execute the notebooks, render them with Sphinx into build/book/html,
+# open every page in headless Chromium (screenshots in build/book/screenshots). COURSE_FAST=0 for full mode.
+book: $(STAMP) system-packages
+	$(PY) -m course_autograde.book --execute
 
 # The test suite (fast mode: small subsets, few training steps), on two workers, a test file (or class)
 # each at a time, costliest first (tests/conftest.py). TESTS="-n 0" runs it in one process.

@@ -71,8 +71,9 @@ INSTRUCTOR_ONLY = ("checks/mistakes/",)
 COMMON = ("__init__.py", "settings.py", "data.py", "datasets.py", "download.py", "plots.py", "models.py",
           "references.py", "backbones.py", "pretrain.py", "transfer.py", "checks/__init__.py", "checks/core.py",
           "checks/engine.py", "checks/graph.py", "checks/protocol.py", "checks/known_weights.py")
-# Requirements of the instructor only (grading across machines, the test suite).
-INSTRUCTOR_REQUIREMENTS = ("dask", "distributed", "pytest", "pytest-xdist")
+# Requirements of the instructor only (grading across machines, the test suite, the book).
+INSTRUCTOR_REQUIREMENTS = ("dask", "distributed", "pytest", "pytest-xdist", "sphinx", "myst-nb", "sphinx-book-theme",
+                           "sphinx-mathjax-offline", "playwright")
 # nbgrader's instructor tools, switched off in a student's JupyterLab (nbgrader's documented switches).
 INSTRUCTOR_EXTENSIONS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
                          "@jupyter/nbgrader:course-list")

@@ -30,6 +30,21 @@ def report_line():
     return _LINES.append
 
 
+def run_folder(tmp_path_factory) -> Path:
+    """A folder of this test run that every pytest-xdist worker sees (the workers' common base)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory) -> Path:
+    """Where the nbgrader runs put each solution notebook as they executed it (``<assignment>.ipynb``,
+    or ``<assignment>.failed``), for the book: every worker of the run sees the same folder."""
+    folder = run_folder(tmp_path_factory) / "executed"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def generated_course(tmp_path_factory):
     """One throw-away nbgrader course with every assignment generated (the student release), for the session.
@@ -45,8 +60,7 @@ def generated_course(tmp_path_factory):
     from course_utils import checks
 
     assignments = list(checks.ASSIGNMENTS)
-    base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "generated-course"
+    shared = run_folder(tmp_path_factory) / "generated-course"
     with open(f"{shared}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / ".generated").exists():
@@ -68,13 +82,18 @@ COSTLIEST_SCOPES = ["test_nbgrader.py::TestNbgrader_06_transfer_cam", "test_grad
                     "test_backbones.py", "test_04_resnet50.py"]
 
 
+# Scopes that use what others made (the book is built from the notebooks the nbgrader runs executed): last.
+LAST_SCOPES = ["test_book.py"]
+
+
 def scope_of(item) -> str:
     return item.path.name + (f"::{item.cls.__name__}" if item.cls is not None else "")
 
 
 def pytest_collection_modifyitems(config, items):
     rank = {scope: i for i, scope in enumerate(COSTLIEST_SCOPES)}
-    items.sort(key=lambda item: rank.get(scope_of(item), len(rank)))  # stable: files keep their order
+    rank |= {scope: len(rank) + 1 + i for i, scope in enumerate(LAST_SCOPES)}
+    items.sort(key=lambda item: rank.get(scope_of(item), len(COSTLIEST_SCOPES)))  # stable: files keep their order
 
 
 def pytest_sessionfinish(session):

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import time
 
 import pytest
 
 from catalogue import Alternative, Mistake, catalogues
+from course_autograde.course import GradingCourse
 from course_autograde.notebook_code import (answer_sources, check_cells, graded_part, notebook_path, read_notebook,
                                             replace_answers)
 from course_utils import checks
@@ -56,28 +58,41 @@ def course(generated_course):
 
 
 @pytest.fixture(scope="session")
-def graded(course, report_time):
-    """``graded(assignment)``: the course after its class was autograded (once per assignment)."""
+def graded(course, report_time, executed_notebooks):
+    """``graded(assignment)``: the course after its class was autograded (once per assignment).
+
+    The solution's notebook as nbgrader executed it goes to ``executed_notebooks`` (the book's test
+    builds the book from it), or ``<assignment>.failed`` when grading failed."""
     done = set()
 
     def grade(assignment: str) -> GradingCourse:
         if assignment not in done:
-            release = read_notebook(course.release_path(assignment))
-            solution = answer_sources(read_notebook(notebook_path(assignment)))
-            course.submit("solution", assignment, replace_answers(release, solution))
-            # the solution's run is the notebook's one end-to-end run; the others hand in its graded part
-            if assignment == UNTOUCHED_IN:
-                course.submit("untouched", assignment, graded_part(release))
-            for student, entries in handed_in(assignment).items():
-                answers = {**solution, **{e.exercise: e.code for e in entries}}
-                course.submit(student, assignment, graded_part(replace_answers(release, answers)))
-            start = time.perf_counter()
-            course.autograde(assignment)
-            report_time(f"{assignment}: nbgrader autograde ({len(students(assignment))} students)",
-                        time.perf_counter() - start)
-            course.generate_feedback(assignment)
+            try:
+                grade_class(assignment)
+            except BaseException:
+                (executed_notebooks / f"{assignment}.failed").touch()
+                raise
+            partial = executed_notebooks / f"{assignment}.ipynb.part"
+            shutil.copy(course.autograded_path("solution", assignment), partial)
+            partial.rename(executed_notebooks / f"{assignment}.ipynb")
             done.add(assignment)
         return course
+
+    def grade_class(assignment: str) -> None:
+        release = read_notebook(course.release_path(assignment))
+        solution = answer_sources(read_notebook(notebook_path(assignment)))
+        course.submit("solution", assignment, replace_answers(release, solution))
+        # the solution's run is the notebook's one end-to-end run; the others hand in its graded part
+        if assignment == UNTOUCHED_IN:
+            course.submit("untouched", assignment, graded_part(release))
+        for student, entries in handed_in(assignment).items():
+            answers = {**solution, **{e.exercise: e.code for e in entries}}
+            course.submit(student, assignment, graded_part(replace_answers(release, answers)))
+        start = time.perf_counter()
+        course.autograde(assignment)
+        report_time(f"{assignment}: nbgrader autograde ({len(students(assignment))} students)",
+                    time.perf_counter() - start)
+        course.generate_feedback(assignment)
     return grade
 
 
