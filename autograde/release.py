@@ -358,24 +358,37 @@ def leaks(folder: Path, release: Plan) -> list[str]:
             for name, lines in code_lines.items():
                 if contains(lines, piece):
                     found.append(f"{name}: solution code or a hidden test of {assignment}: {' / '.join(piece)[:90]}")
-    names = hidden_case_names()
     numbers = hidden_numbers()
+    # one pass of each text per kind of finding (the references are large: one search per name took seconds)
+    case_names, mistakes_code = hidden_case_names(), mistakes_functions()
     for name, text in texts.items():
-        for case in sorted(names):
-            if re.search(rf"(?<![\w]){re.escape(case)}(?![\w])", text):
-                found.append(f"{name}: the hidden case name {case!r}")
+        for case in sorted(words_found(case_names, text)):
+            found.append(f"{name}: the hidden case name {case!r}")
         for match in NUMBER.finditer(text):
             if match[0] in numbers:
                 found.append(f"{name}: a hidden expected value, {match[0]}")
                 break
         if "!course_utils/" in name:
-            for function in sorted(mistakes_functions()):
-                if re.search(rf"(?m)^\s*def\s+{function}\b", text):
-                    found.append(f"{name}: the code of a known mistake, {function} (instructor's side only)")
+            for function in sorted(set(DEFINED.findall(text)) & mistakes_code):
+                found.append(f"{name}: the code of a known mistake, {function} (instructor's side only)")
             for assignment in release.open:
                 for exercise in sorted(exercise_names([assignment])):
                     if re.search(rf"(?m)^\s*(?:def|class)\s+{exercise}\b", text):
                         found.append(f"{name}: an implementation of {exercise} ({assignment} open)")
+    return found
+
+
+WORD = re.compile(r"\w+")
+DEFINED = re.compile(r"(?m)^\s*def\s+(\w+)")
+
+
+def words_found(words, text: str) -> set[str]:
+    """Which of ``words`` (identifiers) occur in ``text`` as whole words: one pass over the text."""
+    plain = {word for word in words if WORD.fullmatch(word)}
+    found = plain & set(WORD.findall(text))
+    for word in set(words) - plain:  # a name with other characters, if any: searched on its own
+        if re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", text):
+            found.add(word)
     return found
 
 
