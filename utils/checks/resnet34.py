@@ -9,7 +9,7 @@
 * its outputs on every case, in inference and in training mode, after every
   weight has been set from a fixed formula (:func:`set_known_weights`), so the
   comparison does not depend on random initialisation. A difference is
-  explained by the outputs of known mistakes, computed by :func:`unit_variant`;
+  explained by the outputs of known mistakes (computed in :mod:`.mistakes.resnet34`, stored for the visible cases);
 * the Keras protocol (:mod:`.protocol`): ``get_config``/``from_config`` with
   the activation passed as a *function*, and a ``.keras`` save/load round trip.
 
