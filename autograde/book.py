@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 
 from course_utils import checks
-from course_utils.settings import REPO_ROOT
+from course_utils.settings import FAST_DESCRIPTION, REPO_ROOT
 
 from .notebook_code import notebook_path
 from .preprocessors.clean_outputs import CleanOutputs
@@ -36,7 +36,6 @@ from .preprocessors.for_readers import ForReaders
 
 BOOK_SOURCE = REPO_ROOT / "book"            # conf.py
 BUILD = REPO_ROOT / "build"
-FAST_MODE_LINE = "FAST mode (small subset, few steps)"   # what settings.describe() prints in fast mode
 
 
 class BookError(RuntimeError):
@@ -61,7 +60,7 @@ def was_fast(nb) -> bool:
     """Whether ``nb`` was executed in fast mode: its first cell prints ``settings.describe()``."""
     for cell in nb.cells:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
-            if output.get("output_type") == "stream" and FAST_MODE_LINE in output.get("text", ""):
+            if output.get("output_type") == "stream" and FAST_DESCRIPTION in output.get("text", ""):
                 return True
     return False
 

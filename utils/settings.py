@@ -74,6 +74,7 @@ def pick(fast, full):
 
 
 FAST_MARK = " [fast mode]"
+FAST_DESCRIPTION = "FAST mode (small subset, few steps)"  # how describe() says it (the book reads it back)
 
 
 def fast_mark() -> str:
@@ -84,5 +85,5 @@ def fast_mark() -> str:
 
 def describe() -> str:
     """One line saying which mode is on and where the data comes from."""
-    mode = "FAST mode (small subset, few steps)" if fast_mode() else "FULL mode"
+    mode = FAST_DESCRIPTION if fast_mode() else "FULL mode"
     return f"{mode}; data from {data_dir()}"

@@ -16,10 +16,13 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat.v4 import new_markdown_cell
 from traitlets import Bool
 
-OBSERVATION_MIME = "application/vnd.convnet-course.observation+json"
+from course_utils.checks.core import passed_line
+from course_utils.checks.engine import OBSERVATION_MIME
+
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
-HIDDEN_PASS_LINE = re.compile(r"^.*: hidden checks passed\.\n?", re.M)
+HIDDEN_PASS_LINE = re.compile("^" + re.escape(passed_line("EXERCISE", hidden=True)).replace("EXERCISE", r"\w+")
+                              + r"\n?", re.M)
 
 FAST_MODE_NOTE = (
     "```{warning}\n"
