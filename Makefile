@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # nbgrader calls programs (alembic, jupyter) by name: find the ones in .venv first.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install system-packages course book test grade release references notebooks benchmark backbone clean
+.PHONY: install system-packages course book models test grade release references notebooks benchmark backbone clean
 # Debian packages the course needs besides Python, each with the command that shows it is there:
 # bubblewrap (the sandbox of the grader), chromium (the book opened in a browser, make book and its test).
 SYSTEM_PACKAGES := bubblewrap:bwrap chromium:chromium
@@ -34,10 +34,17 @@ system-packages:
 course: $(STAMP)
 	$(PY) -m course_autograde.run_course
 
-# The book for self-paced readers: execute the notebooks, render them with Sphinx into build/book/html,
-# open every page in headless Chromium (screenshots in build/book/screenshots). COURSE_FAST=0 for full mode.
+# The book for self-paced readers: execute the notebooks in reader mode (each chapter whose trained models
+# make models recorded loads them, in full mode; the others run in fast mode and say so), render them with
+# Sphinx into build/book/html, open every page in headless Chromium (screenshots in build/book/screenshots).
 book: $(STAMP) system-packages
 	$(PY) -m course_autograde.book --execute
+
+# Train, once and in full mode, every model the notebooks train (COURSE_CACHE_DIR/trained; hours on 2 cores;
+# resumable): make models [NOTEBOOKS="04_resnet50 06_transfer_cam"]. Readers can download them instead:
+# python -m course_utils.trained --download URL --sha256 HEX
+models: $(STAMP)
+	$(PY) -m course_autograde.make_models $(NOTEBOOKS)
 
 # The test suite (fast mode: small subsets, few training steps), on two workers, a test file (or class)
 # each at a time, costliest first (tests/conftest.py). TESTS="-n 0" runs it in one process.

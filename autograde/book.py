@@ -1,7 +1,10 @@
 """The course book for self-paced readers: ``make book`` (``python -m course_autograde.book``).
 
-1. executes the solution notebooks (``--execute``, as ``make course`` does; or takes the executed copies
-   of ``--executed``, by default ``build/executed/``);
+1. executes the solution notebooks in reader mode (``--execute``): a chapter whose trained models
+   ``make models`` recorded (:mod:`course_utils.trained`) runs in full mode and loads them instead of
+   training; the others run in fast mode, and their page says which models are missing and which command
+   makes them (``COURSE_FAST=1``/``0`` forces one mode for all). Or it takes the executed copies of
+   ``--executed`` (by default ``build/executed/``, what ``make course`` leaves);
 2. makes each one a chapter (:class:`~.preprocessors.CleanOutputs`, then
    :class:`~.preprocessors.ForReaders`: no start-up noise, no machine paths, no grading, fast mode said
    at the top of the page) and writes a landing page with the course table;
@@ -18,7 +21,6 @@ the browser, and Jupyter Book 1 was itself these two tools with a configuration 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils import checks
+from course_utils import checks, settings, trained
 from course_utils.settings import FAST_DESCRIPTION, REPO_ROOT
 
 from .notebook_code import notebook_path
@@ -65,15 +67,15 @@ def was_fast(nb) -> bool:
     return False
 
 
-def landing_page(fast: bool) -> str:
+def landing_page(fast: list[str]) -> str:
     names = chapters()
     by_number = {number: (title, built) for number, title, built in course_table()}
     rows = "\n".join(f"| {name[:2]} | [{by_number.get(name[:2], (name, ''))[0]}]({name}.ipynb) | "
                      f"{by_number.get(name[:2], ('', ''))[1]} |" for name in names)
-    mode = ("```{warning}\nThis build ran the notebooks in **fast mode** (a few training steps on small "
-            "subsets): every chapter says so at its top, and each number that training made says "
-            "`[fast mode]`. `COURSE_FAST=0 make book` runs them with the full training budgets.\n```\n\n"
-            if fast else "")
+    mode = ("```{warning}\nThis build ran some chapters in **fast mode** (a few training steps on small "
+            f"subsets): {', '.join(fast)}. Each says so at its top, and each number that training made says "
+            "`[fast mode]`. `make models` trains the course's models once in full mode (hours on 2 cores, "
+            "resumable), and `make book` then loads them.\n```\n\n" if fast else "")
     toctree = "\n".join(names)
     return f"""# ConvNets & ResNets with TensorFlow/Keras
 
@@ -111,9 +113,11 @@ def prepare(executed: Path, source: Path) -> dict[str, bool]:
         nb = nbformat.read(executed / f"{name}.ipynb", as_version=4)
         modes[name] = was_fast(nb)
         CleanOutputs().preprocess(nb, {})
-        ForReaders(fast_mode=modes[name]).preprocess(nb, {})
+        missing = trained.missing_records(name) if modes[name] else []
+        ForReaders(fast_mode=modes[name], missing_models=missing).preprocess(nb, {})
         nbformat.write(nb, source / f"{name}.ipynb")
-    (source / "index.md").write_text(landing_page(any(modes.values())), encoding="utf-8")
+    (source / "index.md").write_text(landing_page([name for name, fast in modes.items() if fast]),
+                                     encoding="utf-8")
     return modes
 
 
@@ -133,12 +137,20 @@ def build(executed: Path, output: Path) -> tuple[Path, dict[str, bool]]:
     return render(Path(output) / "src", Path(output) / "html"), modes
 
 
-def execute_all(target: Path, fast: bool) -> None:
+def reader_modes() -> dict[str, bool]:
+    """chapter -> fast mode: full where every trained model of the chapter is recorded (or it trains none),
+    fast elsewhere; ``COURSE_FAST`` set to 1 or 0 decides for all."""
+    chosen = settings.fast_choice()
+    return {name: chosen if chosen is not None else bool(trained.missing_records(name)) for name in chapters()}
+
+
+def execute_all(target: Path, modes: dict[str, bool]) -> None:
     from .execute import execute_notebook
 
-    for name in chapters():
-        _, seconds = execute_notebook(notebook_path(name), target / f"{name}.ipynb", fast=fast)
-        print(f"   {name}: executed in {seconds:.0f} s")
+    for name, fast in modes.items():
+        _, seconds = execute_notebook(notebook_path(name), target / f"{name}.ipynb", fast=fast, timeout=None,
+                                      env={settings.READER_ENV: "1"})
+        print(f"   {name}: executed in {seconds:.0f} s ({'fast' if fast else 'full'} mode, reader mode)", flush=True)
 
 
 def main(argv=None) -> int:
@@ -149,9 +161,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="skip the check in headless Chromium")
     args = parser.parse_args(argv)
     if args.execute:
-        fast = os.environ.get("COURSE_FAST", "1").strip().lower() not in {"0", "false", "no", "off"}  # as make course
-        print(f"== executing the notebooks ({'fast' if fast else 'full'} mode) into {args.executed}")
-        execute_all(args.executed, fast)
+        modes = reader_modes()
+        print(f"== executing the notebooks in reader mode into {args.executed}")
+        execute_all(args.executed, modes)
     try:
         html, modes = build(args.executed, args.output)
     except BookError as error:

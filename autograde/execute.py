@@ -17,16 +17,19 @@ from .preprocessors.clean_outputs import CleanOutputs
 
 
 def execute_notebook(path: Path, output: Path | None = None, fast: bool = True,
-                     timeout: int = 1800) -> tuple[nbformat.NotebookNode, float]:
+                     timeout: int | None = 1800, env: dict[str, str] | None = None) -> tuple[nbformat.NotebookNode, float]:
     """Run ``path`` in its own folder; save the executed copy to ``output`` if given.
+
+    ``env``: more environment variables for the kernel (e.g. ``COURSE_READER=1``), set for this run only.
 
     Raises ``CellExecutionError`` naming the failing cell when a cell errors.
     Returns the executed notebook and the wall time in seconds.
     """
     path = Path(path)
     nb = read_notebook(path)
-    previous = os.environ.get("COURSE_FAST")
-    os.environ["COURSE_FAST"] = "1" if fast else "0"  # inherited by the kernel
+    settings = {"COURSE_FAST": "1" if fast else "0", **(env or {})}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)  # inherited by the kernel
     # A headless backend set for the tests (MPLBACKEND=Agg) would hide every figure.
     backend = os.environ.pop("MPLBACKEND", None)
     start = time.perf_counter()
@@ -36,10 +39,11 @@ def execute_notebook(path: Path, output: Path | None = None, fast: bool = True,
     finally:
         if backend is not None:
             os.environ["MPLBACKEND"] = backend
-        if previous is None:
-            os.environ.pop("COURSE_FAST", None)
-        else:
-            os.environ["COURSE_FAST"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         elapsed = time.perf_counter() - start
         CleanOutputs().preprocess(nb, {})
         if output is not None:

@@ -11,11 +11,11 @@ Fast mode is on by default here; ``COURSE_FAST=0 make course`` trains for real.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 
 from nbconvert import HTMLExporter
 
+from course_utils import settings
 from course_utils.settings import REPO_ROOT
 from .course import GradingCourse
 from .execute import execute_notebook
@@ -64,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", help="default: all")
     args = parser.parse_args()
-    fast = os.environ.get("COURSE_FAST", "1").strip().lower() not in {"0", "false", "no", "off"}
+    fast = settings.fast_by_default()
     return run(args.assignments or assignments(), fast)
 
 

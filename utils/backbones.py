@@ -20,7 +20,6 @@ softmax (``dense_layer``): what a class activation map needs.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import urllib.request
@@ -121,11 +120,9 @@ def read_manifest(weights: Path | None = None) -> dict | None:
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    from .download import file_sha256
+
+    return file_sha256(path)
 
 
 def fetch_published(url: str, expected_sha256: str, target: Path | None = None) -> Path:
@@ -178,6 +175,11 @@ class Backbone:
     @property
     def dense_layer(self) -> str:
         return DENSE_LAYER
+
+    @property
+    def identity(self) -> dict:
+        """What tells this backbone's weights apart (for the recipe of what is trained on it)."""
+        return {"kind": self.kind, "weights_sha256": self.manifest.get("weights_sha256")}
 
     def __str__(self) -> str:
         return self.description

@@ -110,6 +110,15 @@ def _warn_ignored(ignored: list[Path], folder: Path, expected: str) -> None:
               f"{short_list([p.name for p in ignored])}.")
 
 
+def dataset_checksum(dataset: str, data_dir=None) -> str:
+    """The sha256 of ``<dataset>/SHA256SUMS`` (the list of every file's checksum): which photos a model saw.
+    ``"unknown"`` when the folder has no such list."""
+    import hashlib
+
+    sums = _root(data_dir) / dataset / "SHA256SUMS"
+    return hashlib.sha256(sums.read_bytes()).hexdigest() if sums.is_file() else "unknown"
+
+
 # --------------------------------------------------------------------------- single images
 
 _MAGIC = {b"\xff\xd8\xff": "JPEG", b"\x89PNG\r\n\x1a\n": "PNG", b"GIF87a": "GIF",

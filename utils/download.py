@@ -170,7 +170,8 @@ LAYOUTS: dict[str, Layout] = {"petimages": _layout_petimages, "flowers": _layout
 # --------------------------------------------------------------------------- downloading
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -193,7 +194,7 @@ def download_file(url: str, dest: Path, sha256: str | None = None, force: bool =
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.is_file() and not force:
-        if sha256 is None or _sha256(dest) == sha256:
+        if sha256 is None or file_sha256(dest) == sha256:
             return dest
         dest.unlink()  # stale or damaged: fetch it again
     part = dest.with_name(dest.name + ".part")
@@ -224,7 +225,7 @@ def download_file(url: str, dest: Path, sha256: str | None = None, force: bool =
     if expected is not None and written < expected:
         raise DownloadError(f"Downloading {url} stopped after {written:,} of {expected:,} bytes. "
                             "Run again to resume.")
-    actual = _sha256(part)
+    actual = file_sha256(part)
     if sha256 is not None and actual != sha256.lower():
         part.unlink()
         raise ChecksumError(f"Checksum mismatch for {url}: expected sha256 {sha256}, got {actual}. "

@@ -24,7 +24,6 @@ on a small subset.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import platform
 import sys
@@ -62,15 +61,10 @@ def size_at(epoch: int, sizes) -> int:
 
 
 def data_checksums() -> dict[str, str]:
-    """sha256 of each split's SHA256SUMS file: which photos the backbone saw."""
-    root = settings.data_dir() / "imagenette"
-    found = {}
-    for split in ("train", "val"):
-        sums = root / split / "SHA256SUMS"
-        if not sums.exists():
-            sums = root / "SHA256SUMS"
-        found[split] = hashlib.sha256(sums.read_bytes()).hexdigest() if sums.exists() else "unknown"
-    return found
+    """Which photos the backbone saw: the checksum of Imagenette's SHA256SUMS (one list for both splits)."""
+    from . import data
+
+    return {"imagenette": data.dataset_checksum("imagenette")}
 
 
 def load_split(split: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:

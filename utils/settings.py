@@ -13,6 +13,11 @@ unchanged in JupyterLab, under ``nbgrader autograde`` and in the test suite.
 ``COURSE_CACHE_DIR``
     Folder for downloads, saved models and other large files that never go
     into git. Default: ``~/.cache/convnet-course``.
+``COURSE_READER``
+    ``1``: reader mode. A training cell loads the model that ``make models`` trained and its recorded
+    results instead of training (:mod:`course_utils.trained`); ``make book`` turns it on.
+``COURSE_RECORD``
+    ``1`` while ``make models`` executes a notebook: each training cell saves what it trained.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_ENV = "COURSE_DATA_DIR"
 FAST_ENV = "COURSE_FAST"
 CACHE_ENV = "COURSE_CACHE_DIR"
+READER_ENV = "COURSE_READER"
+RECORD_ENV = "COURSE_RECORD"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -56,16 +63,43 @@ def models_dir() -> Path:
 
 def fast_mode() -> bool:
     """True when heavy cells should use a small subset and a few steps."""
-    value = os.environ.get(FAST_ENV, "").strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    if value:
-        raise ValueError(f"{FAST_ENV}={value!r}: use 1 (fast) or 0 (full).")
+    chosen = fast_choice()
+    if chosen is not None:
+        return chosen
     if os.environ.get("NBGRADER_EXECUTION"):
         return True
     return os.environ.get("CI", "").strip().lower() in _TRUE
+
+
+def _switch(name: str) -> bool | None:
+    """What an on/off variable says (1/0, true/false, yes/no, on/off); None when it is unset."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    meaning = " (fast) or 0 (full)" if name == FAST_ENV else " (on) or 0 (off)"
+    raise ValueError(f"{name}={value!r}: use 1{meaning}.")
+
+
+def fast_choice() -> bool | None:
+    """What ``COURSE_FAST`` says: True (1), False (0), or None when it is unset."""
+    return _switch(FAST_ENV)
+
+
+def fast_by_default() -> bool:
+    """Fast mode for the course's build commands (make course, make book): on unless ``COURSE_FAST=0``."""
+    return fast_choice() is not False
+
+
+def reader_mode() -> bool:
+    """True when training cells load what ``make models`` trained (``COURSE_READER=1``)."""
+    return bool(_switch(READER_ENV))
+
+
+def record_mode() -> bool:
+    """True while ``make models`` executes a notebook (``COURSE_RECORD=1``)."""
+    return bool(_switch(RECORD_ENV))
 
 
 def pick(fast, full):
@@ -86,4 +120,6 @@ def fast_mark() -> str:
 def describe() -> str:
     """One line saying which mode is on and where the data comes from."""
     mode = FAST_DESCRIPTION if fast_mode() else "FULL mode"
+    if reader_mode():
+        mode += ", reader mode (trained models loaded where make models recorded them)"
     return f"{mode}; data from {data_dir()}"

@@ -373,7 +373,7 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
                             head_learning_rate: float = 1e-3, fine_tune_learning_rate: float = FINE_TUNE_LEARNING_RATE,
                             image_size: int | None = None, batch_size: int = 32, seed: int = 0, scratch: bool = True,
                             pitfalls: bool = False, pitfall_epochs: int = 1, steps_per_epoch=None,
-                            verbose: int = 0, data_dir=None, log=print) -> dict:
+                            verbose: int = 0, data_dir=None, log=print, record: str | None = None) -> dict:
     """Transfer (head, then fine-tuning) vs the same network from scratch, at equal epochs, on the flowers.
 
     1. :func:`feature_extractor` of ``backbone`` (default :func:`course_utils.backbones.load_backbone`)
@@ -386,12 +386,23 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
     seconds of training per epoch. ``train_per_class`` is the small-data setting (e.g. 50); the
     validation and test photos are the same either way (:func:`flowers_split`). Photos are
     ``image_size`` pixels square (default: the size the backbone was trained at). Fast mode:
-    a few photos per class at 64 px, one epoch per phase.
+    a few photos per class at 64 px, one epoch per phase. ``record``: the name of its record in
+    :mod:`course_utils.trained` (``make models`` saves the result; reader mode loads it instead).
     """
     import keras
 
-    from . import backbones
+    from . import backbones, trained
 
+    if record:
+        backbone = backbone if backbone is not None else backbones.load_backbone()
+        given = dict(train_per_class=train_per_class, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
+                     n_blocks=n_blocks, head_learning_rate=head_learning_rate,
+                     fine_tune_learning_rate=fine_tune_learning_rate, image_size=image_size, batch_size=batch_size,
+                     seed=seed, scratch=scratch, pitfalls=pitfalls, pitfall_epochs=pitfall_epochs,
+                     steps_per_epoch=steps_per_epoch)
+        return trained.train_or_load(
+            record, lambda: run_transfer_experiment(backbone, **given, verbose=verbose, data_dir=data_dir, log=log),
+            **given, backbone=backbone.identity, data="flowers")
     fast = settings.fast_mode()
     mark = settings.fast_mark()  # on every number that training made
     asked = dict(train_per_class=train_per_class, head_epochs=head_epochs, fine_tune_epochs=fine_tune_epochs,
