@@ -277,6 +277,9 @@ def test_pets_cam():
     small = data.load_pets_cam(size=(64, 80))
     assert small[0]["image"].shape == (64, 80, 3) and small[0]["mask"].shape == (64, 80)
     assert set(np.unique(small[0]["mask"])) <= {0, 1, 2, 255}  # nearest: no blended values
+    some = data.load_pets_cam(size=(64, 80), limit=8)  # fast mode's: spread over the names, both kinds
+    assert [p["name"] for p in some] == [pets[i]["name"] for i in (0, 4, 7, 11, 14, 18, 21, 25)]
+    assert {p["label"] for p in some} == {"cat", "dog"}
 
 
 # --------------------------------------------------------------------------- bad input

@@ -596,16 +596,19 @@ def _pet_label(name: str, mask: np.ndarray) -> str:
     return "cat" if name[:1].isupper() else "dog"  # Oxford-IIIT naming: cat breeds are capitalised
 
 
-def load_pets_cam(size: tuple[int, int] | None = None, data_dir=None) -> list[dict]:
+def load_pets_cam(size: tuple[int, int] | None = None, data_dir=None, limit: int | None = None) -> list[dict]:
     """Oxford-IIIT Pet photos with masks, for checking where a class activation map lands.
 
     Returns a list of ``{"name", "image" (float32 RGB), "mask" (uint8: 0
     background, 1 cat, 2 dog, 255 boundary), "label" ("cat"/"dog")}``. The
     mask is ``masks/<stem>.png``; ``size=(h, w)`` resizes both (mask: nearest).
-    Photos without a readable mask are skipped with a warning.
+    Photos without a readable mask are skipped with a warning. ``limit``: that
+    many photos, spread evenly over the sorted names (cat breeds come first).
     """
     root = _root(data_dir)
     images = _list_folder(root / "pets_cam" / "images", "pets_cam", root)
+    if limit is not None and limit < len(images):
+        images = [images[i] for i in np.linspace(0, len(images) - 1, limit).round().astype(int)]
     masks = {p.stem: p for p in _list_folder(root / "pets_cam" / "masks", "pets_cam", root)}
     samples, bad = [], []
     for path in images:

@@ -57,7 +57,7 @@ HEAD_RECIPE = {**models.RECIPES["course"], "learning_rate": 1e-3, "warmup_epochs
 SCRATCH_RECIPE = {**models.RECIPES["course"], "prepare": False, "recalibrate_bn": False}
 FINE_TUNE_LEARNING_RATE = 1e-4   # 10x below the head's peak
 FINE_TUNE_BLOCKS = 2
-FAST = {"train_per_class": 4, "small_per_class": 2, "eval_per_class": 2, "image_size": 64, "batch_size": 8,
+FAST = {"train_per_class": 3, "small_per_class": 2, "eval_per_class": 2, "image_size": 64, "batch_size": 8,
         "head_epochs": 1, "fine_tune_epochs": 1}
 _BLOCK = re.compile(r"^(conv\d+_block\d+)_")
 # The exercises of notebook 06 that the helpers below call. The notebook hands its own answers over
