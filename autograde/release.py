@@ -69,8 +69,8 @@ SHARED_CHECKS = {"checks/_blocks.py": ("02_identity_block", "03_convolutional_bl
 INSTRUCTOR_ONLY = ("checks/mistakes/",)
 # Everything a student of any week needs.
 COMMON = ("__init__.py", "settings.py", "data.py", "datasets.py", "download.py", "plots.py", "models.py",
-          "references.py", "backbones.py", "pretrain.py", "transfer.py", "checks/__init__.py", "checks/core.py",
-          "checks/engine.py", "checks/graph.py", "checks/protocol.py", "checks/known_weights.py")
+          "references.py", "backbones.py", "pretrain.py", "transfer.py", "trained.py", "checks/__init__.py",
+          "checks/core.py", "checks/engine.py", "checks/graph.py", "checks/protocol.py", "checks/known_weights.py")
 # Requirements of the instructor only (grading across machines, the test suite, the book).
 INSTRUCTOR_REQUIREMENTS = ("dask", "distributed", "pytest", "pytest-xdist", "sphinx", "myst-nb", "sphinx-book-theme",
                            "sphinx-mathjax-offline", "playwright")
