@@ -480,3 +480,29 @@ def test_in_the_sandbox_the_instructors_package_is_out_of_reach(tmp_path):
     location, found = printed.splitlines()
     assert "/grading-package-" in location and location.endswith("/course_utils/__init__.py"), location
     assert found == "['course_utils.checks.identity_block']"  # no blocks (02 is open), no grader
+
+
+def test_a_notebook_that_loads_a_backbone_gets_the_batchs_stand_in_read_only(tmp_path, monkeypatch):
+    """With no pretrained backbone, every sandbox reads the one stand-in of the grader's cache instead of
+    training its own (half a minute a submission)."""
+    from course_autograde.preprocessors.sandboxed_execute import ensure_stand_in
+    from course_utils import backbones, pretrain
+
+    monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv(backbones.BACKBONE_PATH_ENV, raising=False)
+    ensure_stand_in.cache_clear()
+    weights = pretrain.stand_in_path()
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"stand-in weights")
+    (tmp_path / "student").mkdir()
+    read = ("import os\nfrom pathlib import Path\npath = Path(os.environ.get('COURSE_STAND_IN_PATH', '-'))\n"
+            "print(path.is_file() and path.read_bytes().decode())\n"
+            "try:\n    path.is_file() and path.write_bytes(b'changed')\nexcept OSError as error:\n"
+            "    print(type(error).__name__)")
+    for cells, printed in (([read, "# backbones.load_backbone() comes later"], "stand-in weights\nOSError\n"),
+                           ([read], "False\n")):
+        nb = new_notebook(cells=[new_code_cell(source) for source in cells])
+        executed = SandboxedExecute(course_files=True).execute(nb, tmp_path / "student", {})
+        assert "".join(o.get("text", "") for o in executed.cells[0].outputs) == printed
+    assert weights.read_bytes() == b"stand-in weights"
+    ensure_stand_in.cache_clear()

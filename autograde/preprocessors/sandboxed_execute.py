@@ -39,6 +39,7 @@ import os
 import secrets
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ class SandboxedExecute(Execute):
         code = Path(tempfile.mkdtemp(prefix="grading-package-", dir=self.scratch_directory or None))
         try:
             shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
-            course_paths, course_environment = self.course_files_and_settings()
+            course_paths, course_environment = self.course_files_and_settings(nb)
             read_only = [Path(path) for path in self.read_only]
             if package:
                 for name, content in package.items():
@@ -195,12 +196,12 @@ class SandboxedExecute(Execute):
                       output_bytes=self.notebook_output_limit + RECORD_BYTES_PER_CELL * (code_cells + 1) + 2**20,
                       cpus=self.cpus)
 
-    def course_files_and_settings(self) -> tuple[list[Path], dict[str, str]]:
-        """The data folder, the hidden cases and the backbone's files, when they exist, and the settings
-        naming them."""
+    def course_files_and_settings(self, nb) -> tuple[list[Path], dict[str, str]]:
+        """The data folder, the hidden cases and the backbone's files (the pretrained one, else the
+        stand-in of fast mode when ``nb`` loads a backbone), when they exist, and the settings naming them."""
         if not self.course_files:
             return [], {}
-        from course_utils import backbones, settings
+        from course_utils import backbones, pretrain, settings
         from course_utils.checks import engine
 
         paths, environment = [], {}
@@ -216,6 +217,11 @@ class SandboxedExecute(Execute):
         if weights.exists():
             paths += [path for path in (weights, backbones.manifest_path(weights)) if path.exists()]
             environment[backbones.BACKBONE_PATH_ENV] = str(weights)
+        elif uses_backbone(nb):
+            stand_in = ensure_stand_in()  # one for the batch, not one trained in every sandbox
+            if stand_in is not None:
+                paths.append(stand_in)
+                environment[pretrain.STAND_IN_ENV] = str(stand_in)
         return paths, environment
 
     def sandbox_environment(self) -> dict[str, str]:
@@ -229,6 +235,31 @@ class SandboxedExecute(Execute):
 
 
 PACKAGE_DIR = Path(course_utils.__file__).resolve().parent
+
+
+def uses_backbone(nb) -> bool:
+    return any(cell.cell_type == "code" and "load_backbone(" in cell.source for cell in nb.cells)
+
+
+@lru_cache(maxsize=None)
+def ensure_stand_in() -> Path | None:
+    """The stand-in backbone's weights, trained (about half a minute) into the grader's cache if missing;
+    None, with a note, when that fails: each sandbox then trains its own."""
+    from course_utils import pretrain
+
+    path = pretrain.stand_in_path()
+    if not path.is_file():
+        print("grading: no pretrained backbone (make backbone): training the fast-mode stand-in once for the batch",
+              flush=True)
+        done = subprocess.run([sys.executable, "-m", "course_utils.pretrain", "--stand-in"], check=False,
+                              capture_output=True, text=True,
+                              env={**os.environ, "COURSE_FAST": "1", "TF_CPP_MIN_LOG_LEVEL": "2"})
+        if done.returncode != 0 or not path.is_file():
+            lines = (done.stderr or done.stdout or "no output").strip().splitlines()
+            print(f"grading: the stand-in backbone could not be made ({lines[-1]}); each sandbox trains its own",
+                  flush=True)
+            return None
+    return path.resolve()
 
 
 @lru_cache(maxsize=None)
