@@ -69,7 +69,10 @@ def test_the_package_data_holds_the_visible_cases_only(assignment):
         for index, mistake in enumerate(computed or ()):
             entry = parts["mistakes"][str(index)]
             assert entry["hint"] == mistake.hint
-            assert set(entry["outputs"]) == set(parts["visible"])
+            assert set(entry["outputs"]) == {case.name for case in exercises[name].cases["visible"]}
+        # every probe's record on both parts, so that the grader judges it
+        for probe in exercises[name].probes:
+            assert probe.key in parts["visible"] and probe.key in hidden[name]["hidden"], (name, probe.name)
 
 
 def test_the_tiny_assignments_references_are_its_solutions_outputs():

@@ -20,7 +20,9 @@ references are built) does two things on every case:
 2. the outputs, with the course's known-weights initializer (no random numbers
    involved) and with the default seeded Glorot initializer, BatchNorm in
    inference and in training mode: ``{"known_inference", "known_training",
-   "glorot_inference", "glorot_training"}``, compared with the references.
+   "glorot_inference", "glorot_training"}``, compared with the references,
+   and the names of its layers (``"layer_names"``), which the grader compares
+   too: a name is the one thing the inspection checks that no output shows.
 
 The block is traced with unknown height and width first, so a stride or
 padding mistake cannot crash the Add and is named as such. When the student's
@@ -67,6 +69,7 @@ MAIN_PATH = ("2a", "2b", "2c")
 INITIALIZERS = (("known", KnownWeights), ("glorot", None))   # None: the student's default argument
 MODES = ("inference", "training")
 OUTPUTS = tuple(f"{init_name}_{mode}" for init_name, _ in INITIALIZERS for mode in MODES)
+LAYERS = "layer_names"
 LABELS = {"known": "known weights", "glorot": "the default glorot_uniform(seed=0)"}
 ATOL = RTOL = 1e-4
 NUMBERS_HINT = ("the layers look right but the numbers differ: check that the shortcut is added unchanged, that "
@@ -524,7 +527,15 @@ def outputs(answer, exercise: str, case: engine.Case, convolutional: bool) -> di
         model = keras.Model(t.inputs, t.output)
         for mode in MODES:
             values[f"{init_name}_{mode}"] = np.asarray(model(x, training=mode == "training"))
+    values[LAYERS] = named_layers(model)
     return values
+
+
+def named_layers(model) -> list[str]:
+    """The names of the block's Conv2D and BatchNormalization layers, sorted: what notebook 04 looks up
+    (the one thing the inspection rejects that the outputs cannot show, so the grader compares it too)."""
+    return sorted(layer.name for layer in graph.flat_layers(model)
+                  if graph.kind(layer) in ("Conv2D", "BatchNormalization"))
 
 
 def comparer(describe):
@@ -543,6 +554,14 @@ def comparer(describe):
                         "BatchNormalization; Keras sets the mode from model(X, training=...).")
             raise CheckFailed(f"{describe(case)}: output with {LABELS[init_name]}, BatchNorm in {mode} mode "
                               f"(training={mode == 'training'}): {what}", expected=want_words, found=got, hint=hint)
+        found_names, expected_names = list(found.get(LAYERS) or ()), list(expected[LAYERS])
+        if found_names != expected_names:
+            wrong = sorted(set(found_names) - set(expected_names))
+            fail(f"{describe(case)}: the names of its Conv2D and BatchNormalization layers",
+                 expected=sorted(set(expected_names) - set(found_names)) or expected_names,
+                 found=wrong or found_names,
+                 hint="names are built from the arguments, e.g. 'res' + str(stage) + block + '_branch2a'; notebook 04 "
+                      "looks the layers up by these names.")
     return compare
 
 

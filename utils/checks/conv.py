@@ -81,13 +81,6 @@ def describe_output_size(case: Case) -> str:
     return call if case["padding"] in PADDINGS else f"{call} should raise ValueError"
 
 
-
-
-
-
-
-
-
 # Mistakes recognised by what the answer returns; those recognised by their outputs: mistakes.conv.
 OUTPUT_SIZE_MISTAKES = [
     Mistake("only 'valid' and 'same' are allowed: end with `raise ValueError(f\"unknown padding {padding!r}\")` "
@@ -137,18 +130,6 @@ def run_conv(conv2d_numpy, case: Case) -> np.ndarray:
 def describe_conv(case: Case) -> str:
     return (f"conv2d_numpy(images of shape {case['images']}, kernels of shape {case['kernels']}, "
             f"stride={case['stride']}, padding={case['padding']!r})")
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 CONV_MISTAKES = [
@@ -203,11 +184,6 @@ def describe_pool(case: Case) -> str:
     return f"max_pool_numpy(images of shape {case['shape']}{values}, pool_size={case['pool_size']}{stride})"
 
 
-
-
-
-
-
 POOL_MISTAKES = [
     Mistake("one window position is missing in each direction: your loop stops too early (off by one).",
             test=lambda case, found, expected: np.shape(found)[1:3] == tuple(d - 1 for d in np.shape(expected)[1:3])),
@@ -257,44 +233,63 @@ def describe_depth_pool(case: Case) -> str:
     return f"DepthPool(pool_size={case['pool_size']}) on an input of shape {case['shape']}{where}"
 
 
-
-
-
-
-
-
 DEPTH_MISTAKES = [
     Mistake("you pooled over height/width; DepthPool pools over the CHANNELS (the last axis) only.",
             test=lambda case, found, expected: np.shape(found)[-1] == case["shape"][-1] and case["pool_size"] > 1),
 ]
 
-def probe_depth_value_error(DepthPool, part: str) -> None:  # noqa: N803
+
+def _bad_input(part: str) -> str:
     shape, pool_size = DEPTH_BAD[part]
-    what = (f"DepthPool(pool_size={pool_size}) on {shape[-1]} channels should raise ValueError "
+    return (f"DepthPool(pool_size={pool_size}) on {shape[-1]} channels should raise ValueError "
             f"({shape[-1]} is not divisible by {pool_size})")
+
+
+def observe_value_error(DepthPool, part: str) -> dict:  # noqa: N803 (named after the class)
+    """What DepthPool raises on channels that do not split into groups."""
+    shape, pool_size = DEPTH_BAD[part]
     try:
         DepthPool(pool_size=pool_size)(np.zeros(shape, dtype=np.float32))
-    except ValueError as error:
-        if error_text(error) != "ValueError":  # Keras wraps the message: look at the student's own words
-            return
-        fail(what, expected="a ValueError with a message", found="a ValueError without a message",
-             hint="say what is wrong, e.g. raise ValueError(f\"{channels} channels cannot be split into groups "
-                  "of {self.pool_size}\").")
     except NotImplementedError:
-        raise engine.crash(NotImplementedError(), what, name="DepthPool") from None
+        raise engine.crash(NotImplementedError(), _bad_input(part), name="DepthPool") from None
     except Exception as error:
-        fail(what, expected="ValueError", found=type(error).__name__,
-             hint="check `channels % self.pool_size` yourself (in build() or call()) and raise a ValueError with a "
-                  "clear message, rather than letting reshape fail.")
-    else:
-        fail(what, expected="ValueError", found="no error",
+        # Keras wraps the message of an error raised in call(): the student's own words are what is left
+        return {"raised": type(error).__name__, "message": error_text(error) != type(error).__name__}
+    return {"raised": None, "message": False}
+
+
+def judge_value_error(found: dict, expected: dict, part: str) -> None:
+    what = _bad_input(part)
+    if found.get("raised") == expected["raised"]:
+        if expected["message"] and not found.get("message"):
+            fail(what, expected="a ValueError with a message", found="a ValueError without a message",
+                 hint="say what is wrong, e.g. raise ValueError(f\"{channels} channels cannot be split into groups "
+                      "of {self.pool_size}\").")
+        return
+    if found.get("raised") is None:
+        fail(what, expected=expected["raised"], found="no error",
              hint="check `channels % self.pool_size` in build() or call() and raise ValueError.")
+    fail(what, expected=expected["raised"], found=found.get("raised"),
+         hint="check `channels % self.pool_size` yourself (in build() or call()) and raise a ValueError with a "
+              "clear message, rather than letting reshape fail.")
 
 
-def probe_depth_config(DepthPool, part: str) -> None:  # noqa: N803
+GET_CONFIG = "return {**super().get_config(), 'pool_size': self.pool_size}"
+
+
+def config_input(pool_size: int) -> np.ndarray:
+    """What the layer rebuilt from its config is run on: 4 groups of ``pool_size`` channels."""
+    return random_input(pool_size, (2, 3, 3, 4 * pool_size))
+
+
+def observe_config(DepthPool, part: str) -> dict:  # noqa: N803
     pool_size = DEPTH_CONFIG[part]
-    protocol.check_config(DepthPool, {"pool_size": pool_size}, f"DepthPool(pool_size={pool_size})",
-                          fix="return {**super().get_config(), 'pool_size': self.pool_size}")
+    return protocol.observe_config(DepthPool, {"pool_size": pool_size}, f"DepthPool(pool_size={pool_size})",
+                                   data=config_input(pool_size))
+
+
+def judge_config(found: dict, expected: dict, part: str) -> None:
+    protocol.judge_config(found, expected, "DepthPool", f"DepthPool(pool_size={DEPTH_CONFIG[part]})", GET_CONFIG)
 
 
 DEPTH_POOL = Exercise(
@@ -302,7 +297,9 @@ DEPTH_POOL = Exercise(
     catalogue="conv",
     hint="output channel g is the max of input channels g*p ... g*p + p - 1; the output keeps batch, height and "
          "width and has C // pool_size channels.",
-    requires=engine.layer_class("DepthPool"), probes=(probe_depth_value_error, probe_depth_config),
+    requires=engine.layer_class("DepthPool"),
+    probes=(engine.Probe("ValueError", observe_value_error, judge_value_error),
+            engine.Probe("get_config", observe_config, judge_config)),
     atol=1e-5, rtol=1e-5)
 
 
@@ -341,11 +338,6 @@ def run_cost(conv_layer_cost, case: Case) -> dict:
                  hint="count with integers (//, *); return plain numbers, not strings or arrays.")
         values[key] = int(value) if float(value).is_integer() else float(value)
     return values
-
-
-
-
-
 
 
 COST = Exercise(

@@ -8,8 +8,10 @@ An :class:`Exercise` says, as data, everything its check needs:
   its result. The student's answer and the solution go through this same
   function, so the checks and the references (:meth:`Assignment.build_references`)
   cannot drift apart;
-* ``probes``: structural or protocol checks of the answer itself (a Keras
-  graph read back, ``get_config``, a save/load round trip...);
+* ``probes``: properties of the answer beyond its outputs (``get_config``, a
+  save/load round trip, the error it raises...), each a :class:`Probe`: what
+  the answer does is recorded as data where it runs, and judged against what
+  the solution does, like the outputs;
 * ``mistakes``: the catalogue of known mistakes, each a way to recognise it
   (what it outputs on a case, or a test of the output found) and its hint. Those
   recognised by their outputs are often one argument from a right answer, so they
@@ -25,10 +27,11 @@ An :class:`Exercise` says, as data, everything its check needs:
 processes:
 
 1. :func:`observe` runs the answer on every case and the probes, and keeps
-   what happened as data (an *observation*: the outputs, or the failure that
-   stopped it). It runs where the student's code runs, and needs no reference;
-2. :func:`judge` compares the outputs with the stored reference outputs,
-   diagnoses a difference from the catalogue and raises one short
+   what happened as data (an *observation*: the outputs and the probes'
+   records, or the failure that stopped it). It runs where the student's code
+   runs, needs no reference and makes no verdict on what it records;
+2. :func:`judge` compares the outputs and the probes' records with the stored
+   references, diagnoses a difference from the catalogue and raises one short
    :class:`~.core.CheckFailed` message.
 
 In JupyterLab both run in the kernel. In the grading sandbox
@@ -218,6 +221,26 @@ COMMON_CRASHES = (
 )
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A property of the answer beyond its outputs, observed as data and judged outside the student's process.
+
+    ``observe(answer, part)`` records what the answer does (JSON-ready data: an error's type, the values a
+    ``get_config`` recorded, outputs after a save and reload...); it runs the student's code, so it may
+    raise the :class:`~.core.CheckFailed` of a crash, never a verdict. ``judge(found, expected, part)``
+    compares that record with the solution's (the references) and raises the failure's message.
+    """
+
+    name: str
+    observe: Callable[[Any, str], Any]
+    judge: Callable[[Any, Any, str], None]
+
+    @property
+    def key(self) -> str:
+        """Where its record sits among a part's outputs and references (no case is named so)."""
+        return f"probe:{self.name}"
+
+
 @dataclass
 class Exercise:
     """Everything the check of one exercise needs (see the module docstring)."""
@@ -228,7 +251,7 @@ class Exercise:
     describe: Callable[[Case], str]
     hint: str
     mistakes: Sequence[Mistake] = ()
-    probes: Sequence[Callable[[Any, str], None]] = ()     # (answer, part) -> None or CheckFailed
+    probes: Sequence[Probe] = ()
     requires: Callable[[Any], None] | None = None         # what kind of object the answer must be
     compare: Callable[[Any, Any, Case], None] | None = None  # custom comparison; raises CheckFailed
     crashes: Sequence[CrashHint] = ()
@@ -507,9 +530,9 @@ BEFORE_OUTPUTS = ("requires", "run")
 def observe(exercise: Exercise, answer, part: str) -> dict:
     """What ``answer`` does on the ``part`` cases of ``exercise``, as JSON-ready data.
 
-    ``{"exercise", "part", "outputs": {case: value}, "failure": None or {"stage", message parts}}``:
-    the outputs of the cases run (all of them unless something failed), and the first failure
-    (a crash, a wrong kind of answer, a probe, a call of the course's implementation).
+    ``{"exercise", "part", "outputs": {case: value, probe key: record}, "failure": None or {"stage",
+    message parts}}``: the outputs of the cases run and the probes' records (all of them unless something
+    failed), and the first failure (a crash, a wrong kind of answer, a call of the course's implementation).
     """
     outputs: dict[str, Any] = {}
     stage = "requires"
@@ -523,7 +546,7 @@ def observe(exercise: Exercise, answer, part: str) -> dict:
                 run_cases(exercise, answer, part, outputs)
                 stage = "probes"
                 for probe in exercise.probes:
-                    probe(answer, part)
+                    outputs[probe.key] = probe.observe(answer, part)
             stage = "implementation"
             refuse_the_course_implementation(exercise, calls)
         except CheckFailed as error:
@@ -546,6 +569,15 @@ def judge(exercise: Exercise, observation: Mapping[str, Any], expected: Mapping[
                  found=f"{len(outputs)} of them",
                  hint="run the check cell as it is given; changing the course's checks does not change the grade.")
         compare(exercise, case, outputs[case.name], expected[case.name], outputs, part)
+    for probe in exercise.probes:
+        if probe.key not in outputs:
+            if failure:  # the probe's own crash, or an earlier one
+                break
+            fail(f"{exercise.name}: the check's record of your answer has no result for its {probe.name} check",
+                 expected=f"the records of the {len(exercise.probes)} checks of {exercise.name} beyond its outputs",
+                 found="none for this one",
+                 hint="run the check cell as it is given; changing the course's checks does not change the grade.")
+        probe.judge(outputs[probe.key], expected[probe.key], part)
     if failure:
         raise CheckFailed.from_data(failure) from None
 
@@ -641,8 +673,9 @@ class Assignment:
         values = {}
         for exercise in self.exercises:
             answer = namespace[exercise.name]
-            values[exercise.name] = {part: {case.name: exercise.run(answer, case)
-                                            for case in exercise.cases[part]} for part in PARTS}
+            values[exercise.name] = {part: {**{case.name: exercise.run(answer, case) for case in exercise.cases[part]},
+                                            **{probe.key: probe.observe(answer, part) for probe in exercise.probes}}
+                                     for part in PARTS}
             if exercise.catalogue:
                 computed = computed_mistakes(exercise)
                 if computed is None:

@@ -285,22 +285,31 @@ def _function_call(filters, strides, activation: str) -> str:
     return f"ResidualUnit({filters}, strides={strides}, activation=keras.activations.{activation})"
 
 
-def probe_config(unit_class, part: str) -> None:
-    """get_config/from_config record filters, strides and the activation (given as a function)."""
+def observe_config(unit_class, part: str) -> dict:
+    """What get_config/from_config record of filters, strides and the activation (given as a function)."""
     import keras
 
     settings = CONFIG_CASES[part]
     arguments = {**settings, "activation": keras.activations.get(settings["activation"])}
-    protocol.check_config(unit_class, arguments, _function_call(**settings), GET_CONFIG,
-                          read={"activation": _activation_read})
+    return protocol.observe_config(unit_class, arguments, _function_call(**settings),
+                                   read={"activation": _activation_read})
 
 
-def probe_save_load(unit_class, part: str) -> None:
-    """A model of units (activations given as functions) survives a .keras round trip."""
+def judge_config(found: dict, expected: dict, part: str) -> None:
+    protocol.judge_config(found, expected, "ResidualUnit", _function_call(**CONFIG_CASES[part]), GET_CONFIG)
+
+
+def _save_load_model(part: str) -> str:
+    settings = SAVE_CASES[part]
+    described = " -> ".join(_function_call(*unit) for unit in settings["units"])
+    return f"a model Input{tuple(settings['shape'][1:])} -> {described}"
+
+
+def observe_save_load(unit_class, part: str) -> dict:
+    """A model of units (activations given as functions, known weights) before and after a .keras round trip."""
     import keras
 
     settings = SAVE_CASES[part]
-    described = " -> ".join(_function_call(*unit) for unit in settings["units"])
     inputs = keras.Input(settings["shape"][1:])
     x = inputs
     for filters, strides, name in settings["units"]:
@@ -309,8 +318,11 @@ def probe_save_load(unit_class, part: str) -> None:
         x = engine.call(unit, f"{_function_call(filters, strides, name)} on a keras.Input", x)
     model = keras.Model(inputs, x)
     set_known_weights(model)
-    protocol.check_save_load(model, random_input(settings["seed"], settings["shape"]), unit_class,
-                             f"a model Input{tuple(settings['shape'][1:])} -> {described}", GET_CONFIG)
+    return protocol.observe_save_load(model, random_input(settings["seed"], settings["shape"]), unit_class)
+
+
+def judge_save_load(found: dict, expected: dict, part: str) -> None:
+    protocol.judge_save_load(found, expected, _save_load_model(part), GET_CONFIG)
 
 
 # Mistakes told by the output found; those told by their outputs: mistakes.resnet34.
@@ -331,7 +343,8 @@ RESIDUAL_UNIT = engine.Exercise(
          "the activation after the addition.",
     mistakes=UNIT_MISTAKES,
     catalogue="resnet34",
-    probes=[probe_config, probe_save_load],
+    probes=[engine.Probe("get_config", observe_config, judge_config),
+            engine.Probe("save and reload", observe_save_load, judge_save_load)],
     requires=engine.layer_class("ResidualUnit"),
     atol=2e-4, rtol=2e-4,
 )
