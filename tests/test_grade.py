@@ -483,9 +483,10 @@ def test_in_the_sandbox_the_instructors_package_is_out_of_reach(tmp_path):
 
 
 def test_a_notebook_that_loads_a_backbone_gets_the_batchs_stand_in_read_only(tmp_path, monkeypatch):
-    """With no pretrained backbone, every sandbox reads the one stand-in of the grader's cache instead of
-    training its own (half a minute a submission)."""
-    from course_autograde.preprocessors.sandboxed_execute import ensure_stand_in
+    """With no pretrained backbone, every sandbox of an assignment whose notebook loads one (a fact of the
+    registry) reads the one stand-in of the grader's cache instead of training its own (half a minute a
+    submission)."""
+    from course_autograde.preprocessors.sandboxed_execute import ensure_stand_in, uses_backbone
     from course_utils import backbones, pretrain
 
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "cache"))
@@ -499,10 +500,10 @@ def test_a_notebook_that_loads_a_backbone_gets_the_batchs_stand_in_read_only(tmp
             "print(path.is_file() and path.read_bytes().decode())\n"
             "try:\n    path.is_file() and path.write_bytes(b'changed')\nexcept OSError as error:\n"
             "    print(type(error).__name__)")
-    for cells, printed in (([read, "# backbones.load_backbone() comes later"], "stand-in weights\nOSError\n"),
-                           ([read], "False\n")):
-        nb = new_notebook(cells=[new_code_cell(source) for source in cells])
-        executed = SandboxedExecute(course_files=True).execute(nb, tmp_path / "student", {})
+    assert uses_backbone("06_transfer_cam") and not uses_backbone("01_convolutions") and not uses_backbone(None)
+    for backbone, printed in ((True, "stand-in weights\nOSError\n"), (False, "False\n")):
+        nb = new_notebook(cells=[new_code_cell(read)])
+        executed = SandboxedExecute(course_files=True).execute(nb, tmp_path / "student", {}, backbone=backbone)
         assert "".join(o.get("text", "") for o in executed.cells[0].outputs) == printed
     assert weights.read_bytes() == b"stand-in weights"
     ensure_stand_in.cache_clear()

@@ -151,6 +151,7 @@ class SandboxedExecute(Execute):
         environment; ``key`` identifies it."""
         files = folder_files(folder)
         package = student_package(assignment) if self.student_package else {}
+        backbone = uses_backbone(assignment)
         settings = {name: getattr(self, name) for name in JOB_SETTINGS}
         environment = self.sandbox_environment()
         digest = hashlib.sha256(json.dumps([nb, settings, environment], sort_keys=True, default=str).encode())
@@ -158,19 +159,22 @@ class SandboxedExecute(Execute):
             for name, content in sorted(contents.items()):
                 digest.update(prefix + name.encode() + b"\0" + hashlib.sha256(content).digest())
         settings.update({name: getattr(self, name) for name in HOW_SETTINGS})  # not in the key
-        return Job(student, digest.hexdigest(), json.loads(json.dumps(nb)), files, settings, environment, package)
+        return Job(student, digest.hexdigest(), json.loads(json.dumps(nb)), files, settings, environment, package,
+                   backbone)
 
-    def execute(self, nb, folder: Path, environment: dict[str, str], package: dict[str, bytes] | None = None):
+    def execute(self, nb, folder: Path, environment: dict[str, str], package: dict[str, bytes] | None = None,
+                backbone: bool = False):
         """Run ``nb`` in the sandbox in a scratch copy of ``folder``; the notebook with its outputs.
 
         ``package``: the files of the ``course_utils`` it runs on (read-only, first on its path);
-        without one, the ``read_only`` folders as configured."""
+        without one, the ``read_only`` folders as configured. ``backbone``: the notebook loads the
+        pretrained backbone (:func:`uses_backbone`)."""
         key = secrets.token_bytes(32)
         scratch = Path(tempfile.mkdtemp(prefix="grading-", dir=self.scratch_directory or None))
         code = Path(tempfile.mkdtemp(prefix="grading-package-", dir=self.scratch_directory or None))
         try:
             shutil.copytree(folder, scratch, symlinks=True, dirs_exist_ok=True)
-            course_paths, course_environment = self.course_files_and_settings(nb)
+            course_paths, course_environment = self.course_files_and_settings(backbone)
             read_only = [Path(path) for path in self.read_only]
             if package:
                 for name, content in package.items():
@@ -196,9 +200,10 @@ class SandboxedExecute(Execute):
                       output_bytes=self.notebook_output_limit + RECORD_BYTES_PER_CELL * (code_cells + 1) + 2**20,
                       cpus=self.cpus)
 
-    def course_files_and_settings(self, nb) -> tuple[list[Path], dict[str, str]]:
+    def course_files_and_settings(self, backbone: bool) -> tuple[list[Path], dict[str, str]]:
         """The data folder, the hidden cases and the backbone's files (the pretrained one, else the
-        stand-in of fast mode when ``nb`` loads a backbone), when they exist, and the settings naming them."""
+        stand-in of fast mode when the notebook loads a ``backbone``), when they exist, and the settings
+        naming them."""
         if not self.course_files:
             return [], {}
         from course_utils import backbones, pretrain, settings
@@ -217,7 +222,7 @@ class SandboxedExecute(Execute):
         if weights.exists():
             paths += [path for path in (weights, backbones.manifest_path(weights)) if path.exists()]
             environment[backbones.BACKBONE_PATH_ENV] = str(weights)
-        elif uses_backbone(nb):
+        elif backbone:
             stand_in = ensure_stand_in()  # one for the batch, not one trained in every sandbox
             if stand_in is not None:
                 paths.append(stand_in)
@@ -237,8 +242,14 @@ class SandboxedExecute(Execute):
 PACKAGE_DIR = Path(course_utils.__file__).resolve().parent
 
 
-def uses_backbone(nb) -> bool:
-    return any(cell.cell_type == "code" and "load_backbone(" in cell.source for cell in nb.cells)
+def uses_backbone(assignment: str | None) -> bool:
+    """The registry says that ``assignment``'s notebook loads the pretrained backbone (06)."""
+    from course_utils import checks
+
+    try:
+        return checks.assignment_checks(assignment).uses_backbone
+    except KeyError:  # not a course assignment (a test's, another course's)
+        return False
 
 
 @lru_cache(maxsize=None)
@@ -290,6 +301,7 @@ class Job:
     settings: dict                 # SandboxedExecute settings
     environment: dict[str, str]    # the variables passed into the sandbox
     package: dict[str, bytes] = field(default_factory=dict)  # course_utils as the student has it
+    backbone: bool = False         # it loads the pretrained backbone (lent read-only, or the stand-in)
 
 
 def run_job(job: Job) -> dict:
@@ -305,7 +317,8 @@ def run_job(job: Job) -> dict:
         if settings.get("scratch_directory") and not Path(settings["scratch_directory"]).is_dir():
             settings["scratch_directory"] = ""  # another machine: its own temporary folder
         executor = SandboxedExecute(**settings)
-        executed = executor.execute(nbformat.from_dict(job.notebook), Path(folder), job.environment, job.package)
+        executed = executor.execute(nbformat.from_dict(job.notebook), Path(folder), job.environment, job.package,
+                                    job.backbone)
         return json.loads(json.dumps(executed))
 
 

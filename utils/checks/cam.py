@@ -699,7 +699,8 @@ MASS_INSIDE = Exercise(
 
 # ============================================================================ the assignment
 CHECKS = engine.Assignment(ASSIGNMENT, [BUILD_TRANSFER_MODEL, UNFREEZE_TOP, CLASS_ACTIVATION_MAP,
-                                        UPSAMPLE_AND_NORMALISE, GRAD_CAM, POINTING_GAME_HIT, MASS_INSIDE])
+                                        UPSAMPLE_AND_NORMALISE, GRAD_CAM, POINTING_GAME_HIT, MASS_INSIDE],
+                           uses_backbone=True)
 build_references = CHECKS.build_references
 check_build_transfer_model = CHECKS.checker("build_transfer_model")
 check_unfreeze_top = CHECKS.checker("unfreeze_top")

@@ -610,6 +610,7 @@ class Assignment:
     name: str
     exercises: Sequence[Exercise]
     reference_dir: str | None = None  # the visible references' folder (default: the package data)
+    uses_backbone: bool = False       # its notebook loads the pretrained backbone: the grader lends one
 
     def __post_init__(self):
         self.by_name = {exercise.name: exercise for exercise in self.exercises}
