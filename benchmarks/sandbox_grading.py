@@ -10,8 +10,7 @@ first in odd rounds), each regrading every student (``--force``), in fast mode a
 grades. Printed: seconds per grader and round, their ratio (plain / sandboxed: 1.0 means the
 sandbox costs nothing, the goal is at least 0.85), and whether every student got the same
 score from both (the class has no hostile student, so they must). The figures go to
-``benchmarks/results/sandbox-grading-<date>.json`` (notebook 01) or
-``sandbox-grading-<assignment>-<date>.json``.
+``benchmarks/results/sandbox-grading-<assignment>-<date>.json``.
 """
 from __future__ import annotations
 
@@ -127,8 +126,7 @@ def main(argv=None) -> dict:
     if not same:
         print("  plain:     ", scores["plain"], "\n  sandboxed: ", scores["sandboxed"])
     if not args.no_save:
-        name = "sandbox-grading" if args.assignment == "01_convolutions" else f"sandbox-grading-{args.assignment}"
-        save_result(name, result)
+        save_result(f"sandbox-grading-{args.assignment}", result)
     return result
 
 
