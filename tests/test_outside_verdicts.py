@@ -75,9 +75,12 @@ def test_a_save_and_reload_record_must_give_the_solutions_outputs_not_just_equal
         resnet34.CHECKS.judge(observation)
 
 
-def test_a_missing_probe_record_fails_and_says_to_run_the_check_cell_as_given():
+def test_a_missing_or_malformed_probe_record_fails_and_says_to_run_the_check_cell_as_given():
     observation = engine.observe(resnet34.CHECKS.by_name["ResidualUnit"], answer("05_resnet34", "ResidualUnit"),
                                  "visible")
+    observation["outputs"]["probe:save and reload"] = "passed"  # a forged record, of no shape the check makes
+    with pytest.raises(CheckFailed, match="record of your answer for its save and reload check cannot be read"):
+        resnet34.CHECKS.judge(observation)
     del observation["outputs"]["probe:get_config"]
     with pytest.raises(CheckFailed, match="no result for its get_config check"):
         resnet34.CHECKS.judge(observation)

@@ -577,7 +577,14 @@ def judge(exercise: Exercise, observation: Mapping[str, Any], expected: Mapping[
                  expected=f"the records of the {len(exercise.probes)} checks of {exercise.name} beyond its outputs",
                  found="none for this one",
                  hint="run the check cell as it is given; changing the course's checks does not change the grade.")
-        probe.judge(outputs[probe.key], expected[probe.key], part)
+        try:
+            probe.judge(outputs[probe.key], expected[probe.key], part)
+        except CheckFailed:
+            raise
+        except Exception:  # a record not of the shape observe() makes: not made by the course's check
+            fail(f"{exercise.name}: the check's record of your answer for its {probe.name} check cannot be read",
+                 expected="the record the check cell makes", found=short(outputs[probe.key]),
+                 hint="run the check cell as it is given; changing the course's checks does not change the grade.")
     if failure:
         raise CheckFailed.from_data(failure) from None
 
