@@ -184,6 +184,21 @@ def tiny_everywhere(monkeypatch):
     monkeypatch.setattr(transfer, "scratch_model", lambda num_classes, backbone=None: tiny_model(num_classes))
 
 
+def test_an_experiment_leaves_the_backbone_as_it_came_so_the_next_one_starts_from_the_pretrained_weights(
+        tiny_everywhere):
+    """The notebook runs the small-data experiment after the full one on the same backbone object: fine-tuning
+    changes its shared weights in place, which must not carry over (the small setting would start from a base
+    already fine-tuned on every training photo)."""
+    backbone = tiny_backbone()
+    weights = [w.copy() for w in backbone.model.get_weights()]
+    flags = [layer.trainable for layer in backbone.model.layers]
+    result = transfer.run_transfer_experiment(backbone, image_size=32, scratch=False)
+    assert result["transfer"]["fine_tune"]["epochs"] >= 1  # the top blocks were trained...
+    for now, then in zip(backbone.model.get_weights(), weights, strict=True):  # ... and put back
+        np.testing.assert_array_equal(now, then)
+    assert [layer.trainable for layer in backbone.model.layers] == flags
+
+
 def test_the_transfer_benchmark_runs_end_to_end_in_fast_mode(tiny_everywhere, tmp_path, capsys):
     from benchmarks import transfer as benchmark
 

@@ -34,6 +34,7 @@ the functions.
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import time
@@ -409,50 +410,66 @@ def run_transfer_experiment(backbone=None, *, train_per_class: int | None = None
                  image_size=image_size, batch_size=batch_size, eval_per_class=None)
     run = _fast_settings(**asked) if fast else asked
     backbone = backbone if backbone is not None else backbones.load_backbone()
-    size = run["image_size"] or backbone.input_size
-    split = flowers_split(seed, run["train_per_class"], run["eval_per_class"], data_dir=data_dir)
-    log(f"{split}; {size}x{size} photos; {backbone}")
-    keras.utils.set_random_seed(seed)
-    ds = split_datasets(split, size, run["batch_size"], seed)
-    base = feature_extractor(backbone)
-    model = answer("build_transfer_model")(base, len(FLOWER_CLASSES))
-    result = {
-        "backbone": str(backbone), "kind": backbone.kind, "fast_mode": fast, "seed": seed, "image_size": size,
-        "data": (f"{train_per_class} photos per class" if train_per_class else "all training photos")
-        + (f" (fast mode: {run['train_per_class']} per class)" if fast else ""),
-        "train_per_class": run["train_per_class"], "photos": {k: len(v[0]) for k, v in split.parts().items()},
-        "settings": {"head_epochs": run["head_epochs"], "fine_tune_epochs": run["fine_tune_epochs"],
-                     "n_blocks": n_blocks, "head_learning_rate": head_learning_rate,
-                     "fine_tune_learning_rate": fine_tune_learning_rate, "batch_size": run["batch_size"]},
-    }
-    head = train_head(model, ds["train"], ds["validation"], ds["test"], run["head_epochs"], head_learning_rate,
-                      steps_per_epoch, verbose)
-    log(f"  head only ({run['head_epochs']} epochs): test accuracy {head['test_accuracy']:.3f}, "
-        f"{head['seconds_per_epoch']} s per epoch{mark}")
-    if pitfalls:
-        result["pitfalls"] = fine_tuning_pitfalls(model, base, ds["train"], ds["validation"], n_blocks=n_blocks,
-                                                  learning_rate=fine_tune_learning_rate, epochs=pitfall_epochs,
-                                                  steps_per_epoch=steps_per_epoch, verbose=verbose)
-        for name, row in result["pitfalls"].items():
-            log(f"  fine-tuning, {name}: validation accuracy {row['val_accuracy_before']:.3f} -> "
-                f"{row['val_accuracy_after']:.3f}{mark}")
-    tuned = train_fine_tuned(model, base, ds["train"], ds["validation"], ds["test"], run["fine_tune_epochs"],
-                             n_blocks, fine_tune_learning_rate, steps_per_epoch, verbose)
-    log(f"  + fine-tuning {n_blocks} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
-        f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch{mark}")
-    result["transfer"] = {"head": head, "fine_tune": tuned, "test_accuracy": tuned["test_accuracy"],
-                          "epochs": run["head_epochs"] + run["fine_tune_epochs"],
-                          "val_accuracy": head["history"]["val_accuracy"] + tuned["history"]["val_accuracy"]}
-    if scratch:
+    with weights_put_back(backbone):  # fine-tuning changes the backbone in place: leave it as it came
+        size = run["image_size"] or backbone.input_size
+        split = flowers_split(seed, run["train_per_class"], run["eval_per_class"], data_dir=data_dir)
+        log(f"{split}; {size}x{size} photos; {backbone}")
         keras.utils.set_random_seed(seed)
-        epochs = run["head_epochs"] + run["fine_tune_epochs"]
-        baseline = train_scratch(scratch_model(len(FLOWER_CLASSES), backbone), ds["train"], ds["validation"],
-                                 ds["test"], epochs, steps_per_epoch, verbose)
-        baseline["val_accuracy"] = baseline["history"]["val_accuracy"]
-        result["scratch"] = baseline
-        log(f"  from scratch ({epochs} epochs): test accuracy {baseline['test_accuracy']:.3f}, "
-            f"{baseline['seconds_per_epoch']} s per epoch{mark}")
-    return result
+        ds = split_datasets(split, size, run["batch_size"], seed)
+        base = feature_extractor(backbone)
+        model = answer("build_transfer_model")(base, len(FLOWER_CLASSES))
+        result = {
+            "backbone": str(backbone), "kind": backbone.kind, "fast_mode": fast, "seed": seed, "image_size": size,
+            "data": (f"{train_per_class} photos per class" if train_per_class else "all training photos")
+            + (f" (fast mode: {run['train_per_class']} per class)" if fast else ""),
+            "train_per_class": run["train_per_class"], "photos": {k: len(v[0]) for k, v in split.parts().items()},
+            "settings": {"head_epochs": run["head_epochs"], "fine_tune_epochs": run["fine_tune_epochs"],
+                         "n_blocks": n_blocks, "head_learning_rate": head_learning_rate,
+                         "fine_tune_learning_rate": fine_tune_learning_rate, "batch_size": run["batch_size"]},
+        }
+        head = train_head(model, ds["train"], ds["validation"], ds["test"], run["head_epochs"], head_learning_rate,
+                          steps_per_epoch, verbose)
+        log(f"  head only ({run['head_epochs']} epochs): test accuracy {head['test_accuracy']:.3f}, "
+            f"{head['seconds_per_epoch']} s per epoch{mark}")
+        if pitfalls:
+            result["pitfalls"] = fine_tuning_pitfalls(model, base, ds["train"], ds["validation"], n_blocks=n_blocks,
+                                                      learning_rate=fine_tune_learning_rate, epochs=pitfall_epochs,
+                                                      steps_per_epoch=steps_per_epoch, verbose=verbose)
+            for name, row in result["pitfalls"].items():
+                log(f"  fine-tuning, {name}: validation accuracy {row['val_accuracy_before']:.3f} -> "
+                    f"{row['val_accuracy_after']:.3f}{mark}")
+        tuned = train_fine_tuned(model, base, ds["train"], ds["validation"], ds["test"], run["fine_tune_epochs"],
+                                 n_blocks, fine_tune_learning_rate, steps_per_epoch, verbose)
+        log(f"  + fine-tuning {n_blocks} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
+            f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch{mark}")
+        result["transfer"] = {"head": head, "fine_tune": tuned, "test_accuracy": tuned["test_accuracy"],
+                              "epochs": run["head_epochs"] + run["fine_tune_epochs"],
+                              "val_accuracy": head["history"]["val_accuracy"] + tuned["history"]["val_accuracy"]}
+        if scratch:
+            keras.utils.set_random_seed(seed)
+            epochs = run["head_epochs"] + run["fine_tune_epochs"]
+            baseline = train_scratch(scratch_model(len(FLOWER_CLASSES), backbone), ds["train"], ds["validation"],
+                                     ds["test"], epochs, steps_per_epoch, verbose)
+            baseline["val_accuracy"] = baseline["history"]["val_accuracy"]
+            result["scratch"] = baseline
+            log(f"  from scratch ({epochs} epochs): test accuracy {baseline['test_accuracy']:.3f}, "
+                f"{baseline['seconds_per_epoch']} s per epoch{mark}")
+        return result
+
+
+@contextlib.contextmanager
+def weights_put_back(backbone):
+    """Run a block that fine-tunes ``backbone``; its weights and trainable flags are restored after it,
+    so that the next experiment starts from the pretrained backbone, not from this one's result."""
+    model = getattr(backbone, "model", backbone)
+    weights = model.get_weights()
+    trainable = [(layer, layer.trainable) for layer in model._flatten_layers(include_self=True, recursive=True)]
+    try:
+        yield
+    finally:
+        for layer, flag in trainable:
+            layer.trainable = flag
+        model.set_weights(weights)
 
 
 def curves(result: dict) -> dict[str, list[float]]:
