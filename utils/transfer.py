@@ -516,10 +516,9 @@ def fine_tuning_pitfalls(model, base, train_ds, val_ds, *, n_blocks: int = FINE_
         raise ValueError(f"unknown variants {sorted(unknown)}: choose among {list(PITFALLS)}")
     train_ds, val_ds = models.with_length(train_ds), models.with_length(val_ds)
     weights = model.get_weights()
-    flags = [(layer, layer.trainable) for layer in [model, base, *model.layers, *base.layers]]
     before = models.evaluate(model, val_ds)["accuracy"]
     results = {}
-    try:
+    with weights_put_back(model):  # each variant starts from the same weights; all put back at the end
         for name in variants:
             model.set_weights(weights)
             base.trainable = False
@@ -544,10 +543,6 @@ def fine_tuning_pitfalls(model, base, train_ds, val_ds, *, n_blocks: int = FINE_
             results[name] = {"description": text, "val_accuracy_before": float(before),
                              "val_accuracy_after": float(models.evaluate(model, val_ds)["accuracy"]),
                              "train_seconds": round(seconds, 1)}
-    finally:
-        model.set_weights(weights)
-        for layer, trainable in flags:
-            layer.trainable = trainable
     return results
 
 
