@@ -90,7 +90,9 @@ def resnet18(classes: int = 10, input_shape=(None, None, 3), name: str = NAME):
             x = _basic_block(x, filters, strides if block == 1 else 1, f"conv{stage}_block{block}")
     x = layers.Identity(name=FEATURE_LAYER)(x)
     x = layers.GlobalAveragePooling2D(name=POOL_LAYER)(x)
-    outputs = layers.Dense(classes, activation="softmax", name=DENSE_LAYER)(x)
+    # under a mixed precision policy (pretraining on a bfloat16 CPU) the probabilities stay float32
+    mixed = keras.mixed_precision.global_policy().name != "float32"
+    outputs = layers.Dense(classes, activation="softmax", name=DENSE_LAYER, dtype="float32" if mixed else None)(x)
     return keras.Model(inputs, outputs, name=name)
 
 

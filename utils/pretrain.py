@@ -25,6 +25,7 @@ on a small subset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -39,11 +40,11 @@ from .datasets import IMAGENETTE_CLASSES
 
 RECIPE = {
     "architecture": "resnet18 (basic blocks 2-2-2-2, 64-512 filters)",
-    "epochs": 18,
+    "epochs": 28,
     "sizes": [[0, 128]],  # (first epoch, training size): progressive resizing if several
     "batch_size": 32,
     "peak_learning_rate": 1.5e-3,
-    "weight_decay": 0.05,
+    "weight_decay": 0.05,         # on the convolution and Dense kernels only, not BatchNorm or biases
     "warmup_epochs": 2,
     "label_smoothing": 0.1,
     "crop_area": [0.25, 1.0],   # random resized crops: share of the photo's area kept
@@ -52,10 +53,40 @@ RECIPE = {
     "eval_size": 160,  # scored larger than trained: random crops make objects look bigger in training
     "monitor_photos": 1000,  # val photos scored after each epoch (stratified); all of them at the end
     "seed": 0,
+    "precision": "auto",  # mixed_bfloat16 where the CPU computes bfloat16 natively (AMX, AVX512-BF16), else float32
 }
-FAST = {"epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100, "batch_size": 16,
+FAST = {"precision": "float32", "epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100, "batch_size": 16,
         "monitor_photos": 50, "eval_size": 144}  # the stand-in's size: fast-mode notebook 06 runs at it
 FINAL_SIZES = (128, 144, 160, 176)  # full mode scores every val photo at each (fast mode: at eval_size only)
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (Linux: AMX or AVX512-BF16 in /proc/cpuinfo)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_precision(recipe: dict) -> dict:
+    """The recipe with ``precision`` decided: ``auto`` becomes what this machine will use."""
+    if recipe.get("precision", "float32") != "auto":
+        return recipe
+    return {**recipe, "precision": "mixed_bfloat16" if native_bfloat16() else "float32"}
+
+
+@contextlib.contextmanager
+def precision_policy(name: str):
+    """Keras' global dtype policy set to ``name`` while models are built and trained, then put back."""
+    import keras
+
+    before = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def size_at(epoch: int, sizes) -> int:
@@ -140,6 +171,13 @@ def accuracy_with_flips(model, x: np.ndarray, y: np.ndarray, size: int, batch_si
     return correct / len(x)
 
 
+def no_weight_decay(optimizer) -> None:
+    """Exclude BatchNorm's gamma and beta and the biases from weight decay: decay shrinks kernels (the
+    fit is invariant to their scale before BatchNorm), while these set scales and offsets that
+    decay would only pull to zero. Not saved with a checkpoint: called again on resuming."""
+    optimizer.exclude_from_weight_decay(var_names=["gamma", "beta", "bias"])
+
+
 def compile_model(model, recipe: dict, steps_per_epoch: int):
     import keras
 
@@ -148,6 +186,9 @@ def compile_model(model, recipe: dict, steps_per_epoch: int):
     schedule = learning_rate_schedule(steps_per_epoch, recipe["epochs"], peak=recipe["peak_learning_rate"],
                                       warmup_epochs=recipe["warmup_epochs"])
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"])
+    # decay shrinks kernels (the fit is invariant to their scale before BatchNorm); BatchNorm's
+    # gamma and beta and the biases set scales and offsets, which decay would only pull to zero
+    no_weight_decay(optimizer)
     model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(
         label_smoothing=recipe["label_smoothing"]), metrics=["accuracy"])
     return model
@@ -186,11 +227,16 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
 
     ``verbose``: Keras' progress bar (1, the command line) or one line per epoch (2, in a notebook).
     """
+    fast = settings.fast_mode() if fast is None else fast
+    recipe = resolve_precision({**RECIPE, **(FAST if fast else {})})
+    with precision_policy(recipe["precision"]):
+        return _pretrain(recipe, run_dir, fast, output, results, verbose)
+
+
+def _pretrain(recipe: dict, run_dir, fast: bool, output, results, verbose: int) -> dict:
     import keras
     import tensorflow as tf
 
-    fast = settings.fast_mode() if fast is None else fast
-    recipe = {**RECIPE, **(FAST if fast else {})}
     run = Run(run_dir or backbones.backbone_dir() / ("run-fast" if fast else "run"), recipe)
     limit, val_limit = recipe.get("limit"), recipe.get("val_limit")
     x_train, y_train = load_split("train", limit)
@@ -199,6 +245,7 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
     keras.utils.set_random_seed(recipe["seed"])
     if run.checkpoint.exists() and run.state["epochs_done"]:
         model = keras.models.load_model(run.checkpoint)
+        no_weight_decay(model.optimizer)
         print(f"continuing {run.folder} after epoch {run.state['epochs_done']}")
     else:
         model = compile_model(backbones.resnet18(10), recipe, steps)
@@ -226,14 +273,19 @@ def pretrain(run_dir: Path | None = None, fast: bool | None = None, output: Path
         print(f"epoch {epoch + 1}/{recipe['epochs']} at {size}px: loss {row['loss']:.3f}, train accuracy "
               f"{row['accuracy']:.3f}, accuracy on {len(watched):,} val photos {val_accuracy:.4f}, {seconds:.0f} s "
               f"({row['images_per_second']} images/s), {run.state['seconds'] / 60:.1f} min so far", flush=True)
+    weights = Path(output or backbones.weights_path())
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    model.save_weights(weights)
+    # scored as the notebooks use it: the same weights in a float32 network
+    with precision_policy("float32"):
+        model = backbones.resnet18(len(IMAGENETTE_CLASSES))
+        model.load_weights(weights)
+        model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     final = {str(size): float(model.evaluate(evaluation_dataset(x_val, y_val, size), verbose=0)[1])
              for size in ((recipe["eval_size"],) if fast else FINAL_SIZES)}
     with_flips = accuracy_with_flips(model, x_val, y_val, recipe["eval_size"])
     evaluation_minutes = round((time.perf_counter() - start) / 60, 1)
-    weights = Path(output or backbones.weights_path())
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    model.save_weights(weights)
     manifest = {
         "name": backbones.NAME, "architecture": recipe["architecture"], "params": int(model.count_params()),
         "input_size": recipe["eval_size"], "classes": list(IMAGENETTE_CLASSES),
