@@ -19,9 +19,9 @@ The measuring is :func:`course_utils.transfer.localise_pets` (the notebook calls
 Printed: one line per photo and the totals; written to ``benchmarks/results/cam-<date>.json``
 (fast mode: under ``COURSE_CACHE_DIR/benchmarks/``).
 
-    python -m benchmarks.cam_localisation            # trains on 2,000 photos: the head, then fine-tuning
+    python -m benchmarks.cam_localisation            # notebook 06's recipe (transfer.PET_CLASSIFIER)
     python -m benchmarks.cam_localisation --fast     # 16 training photos, one epoch each: the code runs
-    python -m benchmarks.cam_localisation --limit 6002 --head-epochs 3 --fine-tune-epochs 2 --blocks 1
+    python -m benchmarks.cam_localisation --limit 2000 --head-epochs 3 --fine-tune-epochs 2 --blocks 1
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from course_utils.transfer import PET_CLASSIFIER  # notebook 06's recipe (imports no TensorFlow)
 
 SIZE = 224        # course_utils.transfer.CAM_SIZE
 TOLERANCE = 15    # pixels of the photo
@@ -53,12 +55,13 @@ def report(rows: list[dict], summary: dict, feature_size, tolerance: int = TOLER
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast", action="store_true", help="fast mode: 16 training photos, one epoch each")
-    parser.add_argument("--limit", type=int, default=2000, help="cats-vs-dogs training photos (balanced; "
-                        "10%% held out for validation)")
+    parser.add_argument("--limit", type=int, default=PET_CLASSIFIER["limit"],
+                        help="cats-vs-dogs training photos (balanced; 10%% held out for validation; default all)")
     parser.add_argument("--test-limit", type=int, default=None, help="cats-vs-dogs test photos (default all 1,000)")
-    parser.add_argument("--head-epochs", type=int, default=3)
-    parser.add_argument("--fine-tune-epochs", type=int, default=2)
-    parser.add_argument("--blocks", type=int, default=1, help="residual blocks unfrozen for fine-tuning")
+    parser.add_argument("--head-epochs", type=int, default=PET_CLASSIFIER["head_epochs"])
+    parser.add_argument("--fine-tune-epochs", type=int, default=PET_CLASSIFIER["fine_tune_epochs"])
+    parser.add_argument("--blocks", type=int, default=PET_CLASSIFIER["n_blocks"],
+                        help="residual blocks unfrozen for fine-tuning")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=SIZE, help="input size (224: a 7x7 final map)")

@@ -147,3 +147,41 @@ def test_the_published_copy_is_downloaded_and_checked(pretrained, tmp_path):
     with pytest.raises(ValueError, match="damaged or not the published one"):
         backbones.fetch_published(url, "0" * 64, tmp_path / "other" / backbones.WEIGHTS_FILE)
     assert not (tmp_path / "other" / backbones.WEIGHTS_FILE).exists()
+
+
+def test_precision_auto_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch):
+    recipe = {**pretrain.RECIPE, "precision": "auto"}
+    monkeypatch.setattr(pretrain, "native_bfloat16", lambda: True)
+    assert pretrain.resolve_precision(recipe)["precision"] == "mixed_bfloat16"
+    monkeypatch.setattr(pretrain, "native_bfloat16", lambda: False)
+    assert pretrain.resolve_precision(recipe)["precision"] == "float32"
+    assert pretrain.resolve_precision({**recipe, "precision": "float32"})["precision"] == "float32"
+    assert pretrain.FAST["precision"] == "float32"  # the stand-in is the same on every machine
+
+
+def test_a_mixed_precision_backbone_keeps_float32_probabilities_and_the_policy_is_put_back():
+    import keras
+
+    with pytest.raises(RuntimeError), pretrain.precision_policy("mixed_bfloat16"):
+        mixed = backbones.resnet18(10, input_shape=(32, 32, 3))
+        raise RuntimeError("training stopped")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert mixed.get_layer("conv1_conv").compute_dtype == "bfloat16"
+    assert mixed.get_layer(backbones.DENSE_LAYER).compute_dtype == "float32"
+    assert mixed(np.zeros((1, 32, 32, 3), np.float32)).dtype == "float32"
+    assert backbones.resnet18(10, input_shape=(32, 32, 3)).get_layer("conv1_conv").compute_dtype == "float32"
+
+
+def test_weight_decay_shrinks_kernels_but_not_batchnorm_or_biases():
+    """One AdamW step with zero gradients: only the decay moves the weights."""
+    import keras
+
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.BatchNormalization(name="bn")(keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2, name="dense")(keras.layers.Flatten()(x)))
+    pretrain.compile_model(model, pretrain.RECIPE, steps_per_epoch=10)
+    for variable in model.trainable_variables:
+        variable.assign(np.ones(variable.shape, np.float32))  # zeros (beta, biases) would not show decay
+    model.optimizer.apply_gradients([(np.zeros(v.shape, np.float32), v) for v in model.trainable_variables])
+    moved = {v.path for v in model.trainable_variables if not np.all(np.array(v) == 1.0)}
+    assert moved == {"conv/kernel", "dense/kernel"}
