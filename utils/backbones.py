@@ -279,7 +279,7 @@ def load_backbone(kind: str | None = None) -> Backbone:
         return backbone
     if kind == "imagenette" and not settings.fast_mode():
         raise FileNotFoundError(f"no pretrained backbone at {path}: run `python -m course_utils.pretrain` "
-                                "(make backbone, about 70 minutes on 2 cores) or download the published copy.")
+                                "(make backbone, 70-80 minutes on 2 cores) or download the published copy.")
     from .pretrain import stand_in
 
     return stand_in(errors + [f"no course backbone at {path}"])
