@@ -3,7 +3,8 @@
 ``python -m course_autograde.make_models [NOTEBOOK ...] [--fast] [--force]`` executes each solution
 notebook that makes records (:data:`course_utils.trained.RECORDS`) with ``COURSE_RECORD=1``: each training
 cell trains and saves its record in ``COURSE_CACHE_DIR/trained/``. A notebook whose records are all there is
-skipped (``--force`` runs it again; a record whose recipe changed is trained again either way). Interrupted,
+skipped (``--force`` runs it again), unless a record was trained on a backbone that ``make backbone`` has since
+replaced; a record whose recipe changed is trained again whenever its notebook runs. Interrupted,
 it is resumable: run it again; complete records are loaded, and a fit goes on from its last epoch. Progress,
 a line per epoch, is shown as it comes; the executed notebooks are kept in ``build/models/`` as the log.
 """

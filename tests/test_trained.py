@@ -226,3 +226,26 @@ def test_every_training_cell_of_the_solutions_names_a_record_of_its_notebook():
             for name in named.findall(cell.source if cell.cell_type == "code" else ""):
                 found[name] = path.stem
     assert found == {name: entry.notebook for name, entry in trained.RECORDS.items()}
+
+
+def test_a_record_trained_on_an_earlier_backbone_is_missing_for_make_models(cache):
+    """`make backbone` replaced the backbone: notebook 06's records no longer match and are made again."""
+    import json
+
+    from course_utils import backbones
+
+    def record(name, sha):
+        folder = trained.record_dir(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        recipe = {"backbone": {"kind": "imagenette", "weights_sha256": sha}, "data": "flowers"}
+        manifest = {"name": name, "fast_mode": True, "recipe": recipe, "trained": "2026-12-02T10:00:00", "minutes": 1}
+        (folder / trained.MANIFEST).write_text(json.dumps(manifest))
+
+    backbones.manifest_path().write_text(json.dumps({"weights_sha256": "new"}))
+    record("flowers_transfer_all", "new")
+    record("flowers_transfer_small", "old")
+    record("cats_vs_dogs_cam", "new")
+    assert trained.missing_records("06_transfer_cam", fast=True) == ["flowers_transfer_small"]
+    assert any("flowers_transfer_small" in line and "no longer holds" in line for line in trained.status_lines())
+    backbones.manifest_path().unlink()  # no backbone in the cache: nothing to compare with
+    assert trained.missing_records("06_transfer_cam", fast=True) == []

@@ -93,11 +93,25 @@ def notebook_records(notebook: str) -> list[str]:
     return [name for name, entry in RECORDS.items() if entry.notebook == notebook]
 
 
+def trained_on_another_backbone(manifest: dict) -> bool:
+    """Whether a record was trained on the course's pretrained backbone and the cache now holds another
+    one (``make backbone`` ran since): its recipe no longer matches, so notebook 06 would train again."""
+    used = (manifest.get("recipe") or {}).get("backbone")
+    if not isinstance(used, dict) or used.get("kind") != "imagenette":
+        return False
+    from . import backbones
+
+    current = (backbones.read_manifest() or {}).get("weights_sha256")
+    return bool(current) and current != used.get("weights_sha256")
+
+
 def missing_records(notebook: str, fast: bool = False) -> list[str]:
-    """The records ``notebook`` makes that the cache does not hold in full mode (``fast``: in fast mode).
-    Whether their recipe still matches is known only when the notebook's cell runs."""
-    return [name for name in notebook_records(notebook)
-            if (read_manifest(name) or {}).get("fast_mode", not fast) != fast]
+    """The records ``notebook`` makes that the cache does not hold in full mode (``fast``: in fast mode),
+    or holds trained on another backbone. Whether the rest of their recipe still matches is known only
+    when the notebook's cell runs."""
+    found = {name: read_manifest(name) or {} for name in notebook_records(notebook)}
+    return [name for name, manifest in found.items()
+            if manifest.get("fast_mode", not fast) != fast or trained_on_another_backbone(manifest)]
 
 
 def make_command(name: str) -> str:
@@ -493,6 +507,8 @@ def status_lines() -> list[str]:
     for name, entry in RECORDS.items():
         manifest = read_manifest(name)
         state = _describe(manifest) if manifest else f"missing: {make_command(name)}"
+        if manifest and trained_on_another_backbone(manifest):
+            state = f"trained on a backbone the cache no longer holds: {make_command(name)}; was {state}"
         lines.append(f"{entry.notebook:<16} {name:<24} {state}")
     return lines
 
