@@ -59,9 +59,9 @@ RECORDS: dict[str, Entry] = {
     "fashion_mnist_cnn": Entry("01_convolutions", "the CNN of section 6 on Fashion-MNIST, 10 epochs", 15),
     "resnet50_cats_vs_dogs": Entry("04_resnet50", "ResNet-50 on cats vs dogs, the course recipe, 15 epochs", 45),
     "resnet34_vs_resnet50": Entry("05_resnet34", "ResNet-34 and ResNet-50 on 2,400 photos, 4 epochs each", 15),
-    "flowers_transfer_all": Entry("06_transfer_cam", "flowers: transfer vs scratch, every training photo", 35),
+    "flowers_transfer_all": Entry("06_transfer_cam", "flowers: transfer vs scratch, every training photo", 30),
     "flowers_transfer_small": Entry("06_transfer_cam", "flowers: transfer vs scratch, 50 photos per class", 6),
-    "cats_vs_dogs_cam": Entry("06_transfer_cam", "the backbone fine-tuned on cats vs dogs at 224 px", 5),
+    "cats_vs_dogs_cam": Entry("06_transfer_cam", "the backbone fine-tuned on cats vs dogs at 224 px", 17),
 }
 
 
