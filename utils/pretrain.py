@@ -58,7 +58,8 @@ RECIPE = {
     "seed": 0,
     "precision": "auto",  # mixed_bfloat16 where the CPU computes bfloat16 natively (AMX, AVX512-BF16), else float32
 }
-FAST = {"precision": "float32", "epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100, "batch_size": 16,
+FAST = {"precision": "float32", "epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100,
+        "batch_size": 16,
         "monitor_photos": 50, "eval_size": 144}  # the stand-in's size: fast-mode notebook 06 runs at it
 FINAL_SIZES = (128, 144, 160, 176)  # full mode scores every val photo at each (fast mode: at eval_size only)
 
@@ -189,8 +190,6 @@ def compile_model(model, recipe: dict, steps_per_epoch: int):
     schedule = learning_rate_schedule(steps_per_epoch, recipe["epochs"], peak=recipe["peak_learning_rate"],
                                       warmup_epochs=recipe["warmup_epochs"])
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe["weight_decay"])
-    # decay shrinks kernels (the fit is invariant to their scale before BatchNorm); BatchNorm's
-    # gamma and beta and the biases set scales and offsets, which decay would only pull to zero
     no_weight_decay(optimizer)
     model.compile(optimizer=optimizer, loss=keras.losses.CategoricalCrossentropy(
         label_smoothing=recipe["label_smoothing"]), metrics=["accuracy"])
