@@ -72,12 +72,12 @@ def run(names: list[str], fast: bool = False, force: bool = False, paths: dict[s
         if force:  # a record whose recipe matches would be loaded, not trained again
             missing = trained.notebook_records(name)
             for record in missing:
-                (trained.record_dir(record) / trained.MANIFEST).unlink(missing_ok=True)
+                (trained.record_dir(record, fast) / trained.MANIFEST).unlink(missing_ok=True)
         minutes = sum(trained.RECORDS[record].minutes for record in missing)
         print(f"== {name}: training {', '.join(missing)}"
               + ("" if fast else f" (about {minutes} min on 2 cores)") + ", full mode" * (not fast)
               + ", FAST mode" * fast, flush=True)
-        tail = ProgressTail(trained.records_dir() / trained.PROGRESS)
+        tail = ProgressTail(trained.records_dir(fast) / trained.PROGRESS)
         tail.start()
         started, ok = time.perf_counter(), True
         try:

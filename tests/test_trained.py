@@ -77,9 +77,9 @@ def test_make_models_records_it_and_reader_mode_loads_the_weights_and_history(ca
     assert manifest["fast_mode"] is True and manifest["fits"] == 1 and manifest["resumed_fits"] == []
     assert manifest["metrics"]["loss"] == pytest.approx(history.history["loss"][-1])
     assert manifest["histories"] == {"history": history.history}
-    assert manifest["weights_sha256"] == file_sha256(cache / "trained" / NAME / trained.WEIGHTS)
+    assert manifest["weights_sha256"] == file_sha256(cache / "trained-fast" / NAME / trained.WEIGHTS)
     assert manifest["architecture"]["parameters"] == 8 and manifest["versions"]["keras"] == keras.__version__
-    assert "epoch 3/3" in (cache / "trained" / trained.PROGRESS).read_text()
+    assert "epoch 3/3" in (cache / "trained-fast" / trained.PROGRESS).read_text()
 
     monkeypatch.setenv("COURSE_RECORD", "0")
     monkeypatch.setenv("COURSE_READER", "1")
@@ -122,8 +122,8 @@ def test_an_interrupted_record_is_resumed_from_its_last_epoch(cache, monkeypatch
     manifest = trained.read_manifest(NAME)
     assert manifest["resumed_fits"] == [1] and history.epoch == [0, 1, 2, 3]
     assert len(history.history["loss"]) == 4 and len(manifest["result"]["__history__"]["epoch"]) == 4
-    assert "fit 1: resuming after epoch 1" in (cache / "trained" / trained.PROGRESS).read_text()
-    assert not (cache / "trained" / NAME / "backup").exists()
+    assert "fit 1: resuming after epoch 1" in (cache / "trained-fast" / trained.PROGRESS).read_text()
+    assert not (cache / "trained-fast" / NAME / "backup").exists()
     assert trained.missing_records("01_convolutions", fast=True) == []
     assert trained.missing_records("01_convolutions") == [NAME]  # a fast-mode record is not a full-mode one
 
@@ -153,7 +153,7 @@ def test_the_models_archive_is_packed_downloaded_and_checked(cache, monkeypatch,
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "reader"))  # a reader's machine
     assert trained.download(archive.as_uri(), digest) == [NAME]  # a local stand-in for the published URL
     assert trained.read_manifest(NAME) == original
-    assert file_sha256(tmp_path / "reader" / "trained" / NAME / trained.WEIGHTS) == original["weights_sha256"]
+    assert file_sha256(tmp_path / "reader" / "trained-fast" / NAME / trained.WEIGHTS) == original["weights_sha256"]
 
     monkeypatch.setenv("COURSE_CACHE_DIR", str(tmp_path / "wrong"))
     with pytest.raises(ChecksumError, match="Checksum mismatch"):
@@ -168,7 +168,7 @@ def test_the_models_archive_is_packed_downloaded_and_checked(cache, monkeypatch,
             out.addfile(member, io.BytesIO(content))
     with pytest.raises(ChecksumError, match="differ from the archive's list .*nothing was installed"):
         trained.download(tampered.as_uri(), file_sha256(tampered))
-    assert trained.read_manifest(NAME) is None and not (tmp_path / "wrong" / "trained" / NAME).exists()
+    assert trained.read_manifest(NAME) is None and not (tmp_path / "wrong" / "trained-fast" / NAME).exists()
 
 
 TINY_NOTEBOOK = f"""
@@ -194,6 +194,7 @@ def test_make_models_executes_the_notebook_in_record_mode_shows_progress_and_ski
     assert trained.read_manifest(NAME)["fast_mode"] is True and (logs / "01_convolutions.ipynb").exists()
     assert make_models.run(["01_convolutions"], fast=True, paths=paths, logs=logs) == 0
     assert "01_convolutions: every record is there" in capsys.readouterr().out
+    assert trained.read_manifest(NAME, fast=False) is None  # a fast run leaves the full-mode records alone
 
     broken = tmp_path / "broken" / "01_convolutions.ipynb"
     broken.parent.mkdir()
@@ -201,6 +202,21 @@ def test_make_models_executes_the_notebook_in_record_mode_shows_progress_and_ski
     assert make_models.run(["01_convolutions"], fast=True, force=True, paths={"01_convolutions": broken},
                            logs=logs) == 1
     assert "01_convolutions failed: ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_a_fast_run_never_replaces_a_full_mode_record(cache, monkeypatch):
+    monkeypatch.setenv("COURSE_RECORD", "1")
+    monkeypatch.delenv("COURSE_FAST")
+    full = tiny_model()
+    trained.train_or_load(NAME, lambda: fit(full, epochs=2), model=full, epochs=2)
+    recorded = (cache / "trained" / NAME / trained.WEIGHTS).read_bytes()
+    monkeypatch.setenv("COURSE_FAST", "1")
+    fast = tiny_model(units=3)  # another network and recipe: in one folder it would replace the record
+    trained.train_or_load(NAME, lambda: fit(fast, epochs=1), model=fast, epochs=1)
+    assert (cache / "trained" / NAME / trained.WEIGHTS).read_bytes() == recorded
+    assert trained.read_manifest(NAME, fast=False)["fast_mode"] is False
+    assert trained.read_manifest(NAME, fast=True)["recipe"] == {"epochs": 1}
+    assert trained.missing_records("01_convolutions") == [] == trained.missing_records("01_convolutions", fast=True)
 
 
 def test_the_book_runs_a_chapter_in_full_mode_where_its_models_are_recorded(cache, monkeypatch):

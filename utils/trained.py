@@ -7,7 +7,8 @@ never loads weights trained for another.
 
 * **Normally** it trains, and that is all.
 * **Record mode** (``COURSE_RECORD=1``; ``make models``, :mod:`course_autograde.make_models`, executes the
-  notebooks in full mode with it): the cell trains and saves a record in ``COURSE_CACHE_DIR/trained/<name>/``:
+  notebooks in full mode with it): the cell trains and saves a record in ``COURSE_CACHE_DIR/trained/<name>/``
+  (``trained-fast/`` in fast mode, so that a fast run never replaces a full-mode record):
   ``manifest.json`` (recipe and its hash, data checksums, metrics, training histories, time, versions) and
   ``model.weights.h5`` when the notebook goes on using the model. A record whose recipe matches is loaded
   instead, so an interrupted ``make models`` goes on where it stopped; and each ``fit`` inside a record
@@ -61,7 +62,7 @@ RECORDS: dict[str, Entry] = {
     "resnet34_vs_resnet50": Entry("05_resnet34", "ResNet-34 and ResNet-50 on 2,400 photos, 4 epochs each", 15),
     "flowers_transfer_all": Entry("06_transfer_cam", "flowers: transfer vs scratch, every training photo", 30),
     "flowers_transfer_small": Entry("06_transfer_cam", "flowers: transfer vs scratch, 50 photos per class", 6),
-    "cats_vs_dogs_cam": Entry("06_transfer_cam", "the backbone fine-tuned on cats vs dogs at 224 px", 17),
+    "cats_vs_dogs_cam": Entry("06_transfer_cam", "the backbone fine-tuned on cats vs dogs at 224 px", 23),
 }
 
 
@@ -69,18 +70,21 @@ class RecordError(RuntimeError):
     """A record cannot be used or made as asked (the message says why and what to do)."""
 
 
-def records_dir() -> Path:
-    path = settings.cache_dir() / "trained"
+def records_dir(fast: bool | None = None) -> Path:
+    """``COURSE_CACHE_DIR/trained``, or ``trained-fast`` for the records of fast mode (``fast``; default: the
+    mode in force), so that trying the machinery in fast mode never replaces a full-mode record."""
+    fast = settings.fast_mode() if fast is None else fast
+    path = settings.cache_dir() / ("trained-fast" if fast else "trained")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def record_dir(name: str) -> Path:
-    return records_dir() / name
+def record_dir(name: str, fast: bool | None = None) -> Path:
+    return records_dir(fast) / name
 
 
-def read_manifest(name: str) -> dict | None:
-    path = record_dir(name) / MANIFEST
+def read_manifest(name: str, fast: bool | None = None) -> dict | None:
+    path = record_dir(name, fast) / MANIFEST
     if not path.is_file():
         return None
     try:
@@ -109,7 +113,7 @@ def missing_records(notebook: str, fast: bool = False) -> list[str]:
     """The records ``notebook`` makes that the cache does not hold in full mode (``fast``: in fast mode),
     or holds trained on another backbone. Whether the rest of their recipe still matches is known only
     when the notebook's cell runs."""
-    found = {name: read_manifest(name) or {} for name in notebook_records(notebook)}
+    found = {name: read_manifest(name, fast) or {} for name in notebook_records(notebook)}
     return [name for name, manifest in found.items()
             if manifest.get("fast_mode", not fast) != fast or trained_on_another_backbone(manifest)]
 
@@ -450,7 +454,7 @@ def pack(output: Path, names: list[str] | None = None, with_backbone: bool = Tru
         for file in (MANIFEST, WEIGHTS):
             path = record_dir(name) / file
             if path.is_file():
-                files[f"trained/{name}/{file}"] = path
+                files[f"{records_dir().name}/{name}/{file}"] = path  # trained/ (trained-fast/ in fast mode)
     weights = backbones.weights_path()
     if with_backbone and weights.is_file():
         files[f"backbones/{weights.name}"] = weights
@@ -496,7 +500,7 @@ def download(url: str, sha256: str | None, force: bool = False) -> list[str]:
             target = settings.cache_dir() / member
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(unpacked / member), target)
-    return sorted({member.split("/")[1] for member in listing if member.startswith("trained/")})
+    return sorted({member.split("/")[1] for member in listing if member.split("/")[0] in ("trained", "trained-fast")})
 
 
 # --------------------------------------------------------------------------- command line
