@@ -62,7 +62,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--fine-tune-epochs", type=int, default=PET_CLASSIFIER["fine_tune_epochs"])
     parser.add_argument("--blocks", type=int, default=PET_CLASSIFIER["n_blocks"],
                         help="residual blocks unfrozen for fine-tuning")
-    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-4)
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=PET_CLASSIFIER["learning_rate"])
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--size", type=int, default=SIZE, help="input size (224: a 7x7 final map)")
     parser.add_argument("--tolerance", type=int, default=TOLERANCE, help="pointing game tolerance, pixels")
