@@ -199,6 +199,20 @@ def test_an_experiment_leaves_the_backbone_as_it_came_so_the_next_one_starts_fro
     assert [layer.trainable for layer in backbone.model.layers] == flags
 
 
+def test_weights_put_back_restores_the_layers_of_a_model_nested_in_another():
+    from course_utils import cam
+
+    base = transfer.feature_extractor(tiny_model())
+    model = cam.build_transfer_model(base, 2)  # the base is frozen inside it
+    weights = [w.copy() for w in model.get_weights()]
+    with transfer.weights_put_back(model):
+        cam.unfreeze_top(base, 2)
+        model.set_weights([w + 1 for w in weights])
+    assert base.trainable is False and not any(layer.trainable for layer in base.layers)
+    for now, then in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(now, then)
+
+
 def test_the_transfer_benchmark_runs_end_to_end_in_fast_mode(tiny_everywhere, tmp_path, capsys):
     from benchmarks import transfer as benchmark
 

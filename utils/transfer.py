@@ -463,13 +463,23 @@ def weights_put_back(backbone):
     so that the next experiment starts from the pretrained backbone, not from this one's result."""
     model = getattr(backbone, "model", backbone)
     weights = model.get_weights()
-    trainable = [(layer, layer.trainable) for layer in model._flatten_layers(include_self=True, recursive=True)]
+    trainable = [(layer, layer.trainable) for layer in [model, *_nested_layers(model)]]
     try:
         yield
     finally:
         for layer, flag in trainable:
             layer.trainable = flag
         model.set_weights(weights)
+
+
+def _nested_layers(model) -> list:
+    """Every layer of a functional ``model``, those of the models nested in it included (depth first)."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if hasattr(layer, "layers"):
+            found.extend(_nested_layers(layer))
+    return found
 
 
 def curves(result: dict) -> dict[str, list[float]]:

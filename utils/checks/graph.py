@@ -154,6 +154,8 @@ def layer_graph(model) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
 
 def inner_layers(layer) -> list:
     """Every layer inside ``layer`` (attributes, lists, Sequential models...), in creation order."""
+    # Keras 3 has no public walk over a subclassed layer's sublayers (``.layers`` exists only on models);
+    # this is the one it uses itself for ``summary()`` and weight tracking.
     return list(layer._flatten_layers(include_self=False, recursive=True))
 
 
