@@ -38,6 +38,8 @@ class Case:
     output: str = ""  # must be in the autograded notebook's outputs
     absent: tuple[str, ...] = ()  # must not be in them
     needs_memory_cgroup: bool = False
+    # Another ending that is just as safe, accepted instead: (score, status, reason)
+    or_else: tuple[float, str, str] | None = None
 
 
 def hostile(code: str, mean: str = CORRECT["mean"]) -> dict[str, str]:
@@ -69,7 +71,10 @@ HOSTILE = [
     Case("memory_bomb", "allocates memory until something gives",
          hostile("blocks = []\nwhile True:\n    blocks.append(b'x' * 2**26)"),
          1.0, "failed", "the notebook used more than its 1 GiB of memory while cell 'mean' was running",
-         needs_memory_cgroup=True),
+         needs_memory_cgroup=True,
+         # on a starved CPU (a test run beside a training run) the cell's 5 s limit can stop it first;
+         # test_sandbox.py checks the memory kill itself, with time to spare
+         or_else=(3.0, "normal", "cell 'mean' ran over the 5 s limit per cell and was interrupted")),
     Case("fork_bomb", "a fork bomb (each child forks until the process limit, then waits)", hostile((
         "import os, time\n"
         "def _bomb():\n"
