@@ -70,11 +70,14 @@ class RecordError(RuntimeError):
     """A record cannot be used or made as asked (the message says why and what to do)."""
 
 
+RECORD_FOLDERS = {False: "trained", True: "trained-fast"}  # by fast mode
+
+
 def records_dir(fast: bool | None = None) -> Path:
     """``COURSE_CACHE_DIR/trained``, or ``trained-fast`` for the records of fast mode (``fast``; default: the
     mode in force), so that trying the machinery in fast mode never replaces a full-mode record."""
     fast = settings.fast_mode() if fast is None else fast
-    path = settings.cache_dir() / ("trained-fast" if fast else "trained")
+    path = settings.cache_dir() / RECORD_FOLDERS[bool(fast)]
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -500,7 +503,7 @@ def download(url: str, sha256: str | None, force: bool = False) -> list[str]:
             target = settings.cache_dir() / member
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(unpacked / member), target)
-    return sorted({member.split("/")[1] for member in listing if member.split("/")[0] in ("trained", "trained-fast")})
+    return sorted({member.split("/")[1] for member in listing if member.split("/")[0] in RECORD_FOLDERS.values()})
 
 
 # --------------------------------------------------------------------------- command line
