@@ -206,7 +206,7 @@ def test_make_models_executes_the_notebook_in_record_mode_shows_progress_and_ski
 
 def test_a_fast_run_never_replaces_a_full_mode_record(cache, monkeypatch):
     monkeypatch.setenv("COURSE_RECORD", "1")
-    monkeypatch.delenv("COURSE_FAST")
+    monkeypatch.setenv("COURSE_FAST", "0")  # not unset: CI=true alone means fast mode
     full = tiny_model()
     trained.train_or_load(NAME, lambda: fit(full, epochs=2), model=full, epochs=2)
     recorded = (cache / "trained" / NAME / trained.WEIGHTS).read_bytes()
