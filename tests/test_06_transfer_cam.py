@@ -88,7 +88,8 @@ def test_grad_cam_references_agree_with_the_checks_flat_graph(stored):
 
 
 def test_grad_cam_is_the_same_for_a_sequential_and_a_doubly_nested_model():
-    """The demo backbones: a Sequential transfer model, and ImageNet's ResNet-50 nested after a preprocessing layer."""
+    """Two nestings a student may build: a Sequential transfer model, and a classifier nested after a
+    preprocessing layer (as keras.applications models often are), its base nested inside it."""
     import keras
     from keras import layers
 
