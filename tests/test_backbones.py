@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -138,15 +139,45 @@ def test_an_unknown_backbone_setting_is_refused(monkeypatch):
 
 
 def test_the_published_copy_is_downloaded_and_checked(pretrained, tmp_path):
+    from course_utils.download import ChecksumError
+
     folder, _, _ = pretrained
     source = folder / backbones.WEIGHTS_FILE
     url = source.as_uri()  # a local stand-in for the published URL
     target = backbones.fetch_published(url, backbones.sha256(source), tmp_path / backbones.WEIGHTS_FILE)
     assert backbones.sha256(target) == backbones.sha256(source)
-    assert backbones.read_manifest(target)["name"] == backbones.NAME
-    with pytest.raises(ValueError, match="damaged or not the published one"):
+    assert backbones.read_manifest(target)["weights_sha256"] == backbones.sha256(source)
+    with pytest.raises(ChecksumError, match="Checksum mismatch"):
         backbones.fetch_published(url, "0" * 64, tmp_path / "other" / backbones.WEIGHTS_FILE)
-    assert not (tmp_path / "other" / backbones.WEIGHTS_FILE).exists()
+    assert not list((tmp_path / "other").iterdir())  # nothing kept, not even a partial file
+
+
+def test_a_published_copy_without_a_matching_manifest_is_kept_with_a_warning(pretrained, tmp_path):
+    folder, _, _ = pretrained
+    copy = tmp_path / "published"
+    copy.mkdir()
+    shutil.copy(folder / backbones.WEIGHTS_FILE, copy / backbones.WEIGHTS_FILE)
+    (copy / backbones.MANIFEST_FILE).write_text(json.dumps({"weights_sha256": "another"}))
+    sha = backbones.sha256(copy / backbones.WEIGHTS_FILE)
+    with pytest.warns(UserWarning, match="without their manifest: .* describes other weights"):
+        target = backbones.fetch_published((copy / backbones.WEIGHTS_FILE).as_uri(), sha, tmp_path / "a" / "w.weights.h5")
+    assert target.is_file() and backbones.read_manifest(target) is None
+    (copy / backbones.MANIFEST_FILE).unlink()
+    with pytest.warns(UserWarning, match="could not be read"):
+        backbones.fetch_published((copy / backbones.WEIGHTS_FILE).as_uri(), sha, tmp_path / "b" / "w.weights.h5")
+
+
+def test_the_pretrain_command_downloads_a_published_copy(pretrained, tmp_path, capsys):
+    folder, _, _ = pretrained
+    url, sha = (folder / backbones.WEIGHTS_FILE).as_uri(), backbones.sha256(folder / backbones.WEIGHTS_FILE)
+    with pytest.raises(SystemExit):
+        pretrain.main(["--download", url])
+    assert "--download needs --sha256" in capsys.readouterr().err
+    output = tmp_path / "cli" / backbones.WEIGHTS_FILE
+    assert pretrain.main(["--download", url, "--sha256", sha, "--output", str(output)]) == 0
+    assert backbones.sha256(output) == sha
+    assert pretrain.main(["--download", url, "--sha256", "0" * 64, "--output", str(tmp_path / "x.weights.h5")]) == 1
+    assert "Checksum mismatch" in capsys.readouterr().err
 
 
 def test_precision_auto_is_bfloat16_only_where_the_cpu_computes_it(monkeypatch):

@@ -128,26 +128,36 @@ def sha256(path: Path) -> str:
 
 
 def fetch_published(url: str, expected_sha256: str, target: Path | None = None) -> Path:
-    """Download a published copy of the weights (and its manifest, ``<url>.json``), checking the sha256."""
+    """Download a published copy of the weights, checked against ``expected_sha256``, and its manifest
+    (the same URL ending in ``.json``); returns the weights' path.
+
+    :func:`course_utils.download.download_file` fetches the weights (resumable; nothing kept on a
+    checksum mismatch). The manifest is kept only when it describes these weights; without it the
+    backbone still loads, but cannot say its accuracy, so a warning says why it is missing.
+    """
+    import warnings
+
+    from .download import download_file
+
     target = Path(target or backbone_dir() / WEIGHTS_FILE)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as file:
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            file.write(chunk)
-    found = sha256(partial)
-    if found != expected_sha256:
-        partial.unlink()
-        raise ValueError(f"the backbone downloaded from {url} has sha256 {found}, expected {expected_sha256}: "
-                         "the file is damaged or not the published one; nothing was kept.")
-    partial.replace(target)
+    download_file(url, target, expected_sha256)
     manifest_url = url.replace(".weights.h5", ".json")
-    if manifest_url != url:
+    problem = None
+    if manifest_url == url:
+        problem = "the URL does not end in .weights.h5, so the manifest's URL is unknown"
+    else:
         try:
             with urllib.request.urlopen(manifest_url, timeout=60) as response:
-                manifest_path(target).write_bytes(response.read())
-        except OSError:
-            pass
+                manifest = json.loads(response.read())
+            if manifest.get("weights_sha256") != expected_sha256:
+                problem = f"{manifest_url} describes other weights (sha256 {manifest.get('weights_sha256')})"
+            else:
+                manifest_path(target).write_text(json.dumps(manifest, indent=1) + "\n")
+        except (OSError, ValueError, AttributeError) as error:  # network, HTTP, not JSON, not an object
+            problem = f"{manifest_url} could not be read ({error})"
+    if problem:
+        warnings.warn(f"the backbone's weights are in {target}, without their manifest: {problem}",
+                      stacklevel=2)
     return target
 
 
@@ -279,7 +289,8 @@ def load_backbone(kind: str | None = None) -> Backbone:
         return backbone
     if kind == "imagenette" and not settings.fast_mode():
         raise FileNotFoundError(f"no pretrained backbone at {path}: run `python -m course_utils.pretrain` "
-                                "(make backbone, 70-80 minutes on 2 cores) or download the published copy.")
+                                "(make backbone, 70-90 minutes on 2 cores) or download a published copy: "
+                                "`python -m course_utils.pretrain --download URL --sha256 HEX`.")
     from .pretrain import stand_in
 
     return stand_in(errors + [f"no course backbone at {path}"])

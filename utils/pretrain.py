@@ -354,9 +354,22 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", action="store_true", help="a few steps on a small subset")
     parser.add_argument("--stand-in", action="store_true",
                         help="only make sure the stand-in of fast mode is in the cache, and print its path")
+    parser.add_argument("--download", metavar="URL", help="fetch a published copy instead of training")
+    parser.add_argument("--sha256", help="the published weights' sha256 (with --download)")
     args = parser.parse_args(argv)
     if args.stand_in:
         print(stand_in_weights())
+        return 0
+    if args.download:
+        from .download import DownloadError
+
+        if not args.sha256:
+            parser.error("--download needs --sha256: the published weights are checked before they are used")
+        try:
+            print(f"wrote {backbones.fetch_published(args.download, args.sha256, args.output)}")
+        except DownloadError as error:
+            print(error, file=sys.stderr)
+            return 1
         return 0
     pretrain(args.run_dir, fast=True if args.fast else None, output=args.output, results=args.results)
     return 0
