@@ -219,6 +219,19 @@ def test_a_fast_run_never_replaces_a_full_mode_record(cache, monkeypatch):
     assert trained.missing_records("01_convolutions") == [] == trained.missing_records("01_convolutions", fast=True)
 
 
+def test_no_full_mode_record_is_made_on_the_stand_in_backbone(cache, monkeypatch):
+    monkeypatch.setenv("COURSE_RECORD", "1")
+    monkeypatch.setenv("COURSE_FAST", "0")
+    model = tiny_model()
+    stand_in = {"kind": "stand-in", "weights_sha256": None}
+    with pytest.raises(trained.RecordError, match="stand-in backbone.*make backbone"):
+        trained.train_or_load(NAME, lambda: fit(model, epochs=1), model=model, epochs=1, backbone=stand_in)
+    assert trained.read_manifest(NAME) is None
+    monkeypatch.setenv("COURSE_FAST", "1")  # fast mode: the machinery is what is tried, a stand-in will do
+    trained.train_or_load(NAME, lambda: fit(model, epochs=1), model=model, epochs=1, backbone=stand_in)
+    assert trained.read_manifest(NAME, fast=True)["recipe"]["backbone"]["kind"] == "stand-in"
+
+
 def test_the_book_runs_a_chapter_in_full_mode_where_its_models_are_recorded(cache, monkeypatch):
     monkeypatch.delenv("COURSE_FAST")
     for name in trained.notebook_records("04_resnet50"):

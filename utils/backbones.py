@@ -171,7 +171,7 @@ class Backbone:
     kind: str                 # "imagenet", "imagenette" or "stand-in"
     model: object
     class_names: tuple
-    input_size: int           # the size it was trained at
+    input_size: int           # the photo size it is used at (the size it was scored at; default of the flowers)
     description: str
     manifest: dict = field(default_factory=dict)
 

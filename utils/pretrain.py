@@ -60,7 +60,7 @@ RECIPE = {
 }
 FAST = {"precision": "float32", "epochs": 2, "sizes": [[0, 64], [1, 96]], "limit": 200, "val_limit": 100,
         "batch_size": 16,
-        "monitor_photos": 50, "eval_size": 144}  # the stand-in's size: fast-mode notebook 06 runs at it
+        "monitor_photos": 50, "eval_size": 144}  # the stand-in is scored, and sized (Backbone.input_size), at 144 px
 FINAL_SIZES = (128, 144, 160, 176)  # full mode scores every val photo at each (fast mode: at eval_size only)
 
 
@@ -341,7 +341,7 @@ def stand_in(reasons: list[str]):
     weights = given if given.name and given.is_file() else stand_in_weights()
     model = backbones.resnet18(len(IMAGENETTE_CLASSES))
     model.load_weights(weights)
-    return Backbone("stand-in", model, tuple(IMAGENETTE_CLASSES), 96,
+    return Backbone("stand-in", model, tuple(IMAGENETTE_CLASSES), FAST["eval_size"],
                     f"backbone: a STAND-IN trained for a few steps ({'; '.join(reasons)}): the code runs, but its "
                     "predictions and maps mean little. Run `python -m course_utils.pretrain` for the real one.")
 

@@ -396,6 +396,10 @@ def train_or_load(name: str, train: Callable[[], object], model=None, **recipe):
         print(f"Note: the trained record {name} {why}: {make_command(name)} trains it once, and reader "
               "mode then loads it. Training here instead" + (settings.fast_mark() or " (full mode)") + ".")
         return train()
+    if not settings.fast_mode() and (recipe.get("backbone") or {}).get("kind") == "stand-in":
+        raise RecordError(f"{name} would be trained on the stand-in backbone, a network trained for a few steps: "
+                          "a full-mode record of it would mean nothing. Make the course's backbone first "
+                          "(make backbone) or download a published copy (python -m course_utils.pretrain --download).")
     return _record(name, train, model, recipe, expected)
 
 
