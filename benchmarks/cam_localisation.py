@@ -3,8 +3,10 @@
 The backbone (:func:`course_utils.backbones.load_backbone`) becomes a cats-vs-dogs classifier:
 its feature extractor, global average pooling and a Dense softmax
 (``course_utils.cam.build_transfer_model``), the head trained on the cats-vs-dogs training
-photos at 224x224, then the top ``--blocks`` residual blocks fine-tuned
-(:func:`course_utils.transfer.train_head` / :func:`~course_utils.transfer.train_fine_tuned`).
+photos at 224x224, then ``--blocks`` residual blocks fine-tuned (default: every one):
+:func:`course_utils.transfer.pet_classifier`, as notebook 06 trains it. With notebook 06's
+recipe (every option at its default) the classifier is the record ``cats_vs_dogs_cam``:
+``COURSE_READER=1`` loads it when ``make models`` made it, ``COURSE_RECORD=1`` records it.
 Then, for each of the 26 Oxford-IIIT Pet photos of ``pets_cam`` (``data.load_pets_cam``, 18 cats
 and 8 dogs, with masks 0 background, 1 cat, 2 dog, 255 boundary), each stretched to 224x224:
 
@@ -37,7 +39,6 @@ from course_utils.transfer import PET_CLASSIFIER  # notebook 06's recipe (import
 
 SIZE = 224        # course_utils.transfer.CAM_SIZE
 TOLERANCE = 15    # pixels of the photo
-FAST = {"limit": 16, "test_limit": 8, "head_epochs": 1, "fine_tune_epochs": 1, "batch_size": 8}
 
 
 def report(rows: list[dict], summary: dict, feature_size, tolerance: int = TOLERANCE) -> None:
@@ -61,9 +62,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--head-epochs", type=int, default=PET_CLASSIFIER["head_epochs"])
     parser.add_argument("--fine-tune-epochs", type=int, default=PET_CLASSIFIER["fine_tune_epochs"])
     parser.add_argument("--blocks", type=int, default=PET_CLASSIFIER["n_blocks"],
-                        help="residual blocks unfrozen for fine-tuning")
+                        help="residual blocks unfrozen for fine-tuning (default every one; 0: the head only)")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=PET_CLASSIFIER["learning_rate"])
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=PET_CLASSIFIER["batch_size"])
     parser.add_argument("--size", type=int, default=SIZE, help="input size (224: a 7x7 final map)")
     parser.add_argument("--tolerance", type=int, default=TOLERANCE, help="pointing game tolerance, pixels")
     parser.add_argument("--pets", type=int, default=None, help="only the first N pet photos (default all 26)")
@@ -72,32 +73,25 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     if args.fast:
         os.environ["COURSE_FAST"] = "1"
-    import keras
-
-    from course_utils import backbones, cam, data, settings, transfer
+    from course_utils import backbones, data, settings, transfer
 
     from .transfer import default_output, versions
 
     fast = settings.fast_mode()
-    run = {"limit": args.limit, "test_limit": args.test_limit, "head_epochs": args.head_epochs,
-           "fine_tune_epochs": args.fine_tune_epochs, "batch_size": args.batch_size}
-    if fast:
-        run = {key: min(value, FAST[key]) if value else FAST[key] for key, value in run.items()}
+    changes = {"limit": args.limit, "head_epochs": args.head_epochs, "fine_tune_epochs": args.fine_tune_epochs,
+               "n_blocks": args.blocks, "learning_rate": args.fine_tune_learning_rate, "batch_size": args.batch_size}
+    notebooks = all(changes[key] == PET_CLASSIFIER[key] for key in changes) and args.size == SIZE \
+        and args.test_limit is None and args.seed == 0
     backbone = backbones.load_backbone()
     print(f"{backbone}\n{settings.describe()}", flush=True)
-    keras.utils.set_random_seed(args.seed)
-    ds = transfer.cats_vs_dogs_datasets(args.size, run["batch_size"], run["limit"], run["test_limit"], args.seed)
-    train, val, test = ds["train"], ds["validation"], ds["test"]
-    base = transfer.feature_extractor(backbone)
-    model = cam.build_transfer_model(base, 2)
-    head = transfer.train_head(model, train, val, test, run["head_epochs"])
+    # notebook 06's classifier is its record: COURSE_READER=1 loads it when make models made it
+    pet = transfer.pet_classifier(backbone, size=args.size, test_limit=args.test_limit, seed=args.seed,
+                                  record="cats_vs_dogs_cam" if notebooks else None, **changes)
+    model, base, head, tuned, run = pet.model, pet.base, pet.head, pet.fine_tune, pet.settings
     print(f"head only ({run['head_epochs']} epochs): cats-vs-dogs test accuracy {head['test_accuracy']:.3f}, "
           f"{head['seconds_per_epoch']} s per epoch", flush=True)
-    tuned = None
-    if run["fine_tune_epochs"] and args.blocks:
-        tuned = transfer.train_fine_tuned(model, base, train, val, test, run["fine_tune_epochs"], args.blocks,
-                                          args.fine_tune_learning_rate)
-        print(f"+ fine-tuning {args.blocks} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
+    if tuned:
+        print(f"+ fine-tuning {run['n_blocks']} blocks ({run['fine_tune_epochs']} epochs): test accuracy "
               f"{tuned['test_accuracy']:.3f}, {tuned['seconds_per_epoch']} s per epoch", flush=True)
     pets = data.load_pets_cam()
     pets = pets[: args.pets] if args.pets else pets
@@ -107,10 +101,9 @@ def main(argv=None) -> dict:
     report(rows, summary, feature_size, args.tolerance)
     result = {"benchmark": "cam_localisation", "date": datetime.date.today().isoformat(), "fast_mode": fast,
               "backbone": str(backbone), "kind": backbone.kind, "size": args.size, "feature_map": feature_size,
-              "tolerance": args.tolerance, "settings": {**run, "blocks": args.blocks, "seed": args.seed,
-                                                        "fine_tune_learning_rate": args.fine_tune_learning_rate},
+              "tolerance": args.tolerance, "settings": run, "record": "cats_vs_dogs_cam" if notebooks else None,
               "head": head, "fine_tune": tuned,
-              "test_accuracy": (tuned or head)["test_accuracy"], "summary": summary, "photos": rows,
+              "test_accuracy": pet.test_accuracy, "summary": summary, "photos": rows,
               "versions": versions()}
     path = transfer.save_result(result, args.output or default_output("cam", fast))
     print(f"wrote {path}")

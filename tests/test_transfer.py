@@ -260,6 +260,7 @@ def test_the_cam_benchmark_runs_end_to_end_in_fast_mode(tiny_everywhere, tmp_pat
     printed = capsys.readouterr().out
     assert json.loads(output.read_text())["summary"] == result["summary"]
     assert result["feature_map"] == [7, 7] and result["size"] == 224
+    assert result["settings"]["n_blocks"] == 4 and result["record"] == "cats_vs_dogs_cam"  # every block of the tiny base
     assert result["summary"]["photos"] == len(result["photos"]) == 3
     for row in result["photos"]:
         assert isinstance(row["cam_hit"], bool) and 0 <= row["cam_mass_inside"] <= 1
@@ -267,6 +268,11 @@ def test_the_cam_benchmark_runs_end_to_end_in_fast_mode(tiny_everywhere, tmp_pat
         height, width = row["photo_size"]
         assert 0 <= row["cam_peak"][0] < height and 0 <= row["cam_peak"][1] < width  # in photo pixels
     assert "pointing game" in printed and "always the centre" in printed
+
+
+def test_the_pet_classifier_takes_only_the_changes_its_recipe_knows():
+    with pytest.raises(TypeError, match="not blocks"):
+        transfer.pet_classifier(tiny_backbone(), blocks=2)
 
 
 def test_localise_pets_gives_maps_at_photo_size_and_gallery_panels():

@@ -8,7 +8,7 @@ ResNet-18 pretrained on Imagenette). The pieces, in the order the notebook uses 
   the test photos never depend on ``train_per_class`` (the small-data setting takes its
   training photos from the same training part);
 * :func:`cats_vs_dogs_datasets`: the cats-vs-dogs photos at 224 px, for the classifier whose maps
-  are measured on the pet photos;
+  are measured on the pet photos, :func:`pet_classifier` (its recipe :data:`PET_CLASSIFIER`);
 * :func:`split_datasets` / :func:`image_dataset`: ``tf.data`` pipelines through
   :func:`course_utils.data.make_image_dataset`, images with values 0-255 (the backbones
   normalise inside), random crops and flips for training only
@@ -279,8 +279,13 @@ def scratch_model(num_classes: int, backbone=None):
     return backbones.resnet18(num_classes, name="resnet18_scratch")
 
 
+def residual_blocks(base) -> list[str]:
+    """The names of ``base``'s residual blocks (``conv{stage}_block{n}``), in the order of its layers."""
+    return list(dict.fromkeys(m[1] for layer in base.layers if (m := _BLOCK.match(layer.name))))
+
+
 def _top_blocks(base, n_blocks: int) -> list[str]:
-    blocks = list(dict.fromkeys(m[1] for layer in base.layers if (m := _BLOCK.match(layer.name))))
+    blocks = residual_blocks(base)
     return blocks[-n_blocks:] if n_blocks > 0 else []
 
 
@@ -572,11 +577,77 @@ def _careless_copy(model, base):
 
 CAM_SIZE = 224     # the classifier's input: a 7x7 final map
 TOLERANCE = 15     # pointing game: pixels of the photo
-# The cats-vs-dogs classifier whose maps are measured on the pets (notebook 06, benchmarks/cam_localisation.py):
-# every training photo (limit None), the head, then all 8 blocks fine-tuned at 3e-4. The base learnt 10
-# Imagenette classes, none of them a cat: it must relearn more than for flowers. Measured (session 16): the top
-# 4 blocks at 1e-4 for 4 epochs gave 80.8% and 8/26 pointing hits; all 8 at 3e-4 for 6 epochs 86.2% and 16/26.
-PET_CLASSIFIER = {"limit": None, "head_epochs": 2, "fine_tune_epochs": 6, "n_blocks": 8, "learning_rate": 3e-4}
+# The cats-vs-dogs classifier whose maps are measured on the pets (pet_classifier: notebook 06 and
+# benchmarks/cam_localisation.py): every training photo (limit None), the head, then every block (n_blocks None:
+# 8 in the course's ResNet-18, 16 in ResNet-50) fine-tuned at 3e-4. The base learnt 10 Imagenette classes, none
+# of them a cat: it must relearn more than for flowers. Measured (session 16): the top 4 blocks at 1e-4 for 4
+# epochs gave 80.8% and 8/26 pointing hits; all 8 at 3e-4 for 6 epochs 86.2% and 16/26.
+PET_CLASSIFIER = {"limit": None, "head_epochs": 2, "fine_tune_epochs": 6, "n_blocks": None, "learning_rate": 3e-4,
+                  "batch_size": 32}
+PET_FAST = {"limit": 16, "test_limit": 8, "head_epochs": 1, "fine_tune_epochs": 1, "batch_size": 8}
+
+
+@dataclass
+class PetClassifier:
+    """What :func:`pet_classifier` gives: the trained model, its base and backbone, each phase's figures."""
+
+    model: object
+    base: object
+    backbone: object
+    head: dict
+    fine_tune: dict | None
+    settings: dict
+
+    @property
+    def test_accuracy(self) -> float:
+        return (self.fine_tune or self.head)["test_accuracy"]
+
+
+def pet_classifier(backbone=None, *, size: int = CAM_SIZE, test_limit: int | None = None, seed: int = 0,
+                   record: str | None = None, verbose: int = 0, **changes) -> PetClassifier:
+    """The cats-vs-dogs classifier whose maps are measured on the pet photos, trained (or loaded from ``record``).
+
+    ``build_transfer_model`` (see :func:`answer`) on ``backbone``'s feature extractor: the head trained with
+    the base frozen, then :func:`fine_tune` of ``n_blocks`` blocks (None: every one). The recipe is
+    :data:`PET_CLASSIFIER`, with ``changes`` (e.g. ``head_epochs=3``); fast mode takes :data:`PET_FAST`'s
+    photos and epochs. Fine-tuning changes ``backbone`` in place: give it a copy of its own
+    (``backbones.load_backbone()``). ``record``: its name in :mod:`course_utils.trained`.
+    """
+    import keras
+
+    from . import backbones, trained
+
+    unknown = set(changes) - set(PET_CLASSIFIER)
+    if unknown:
+        raise TypeError(f"pet_classifier() takes {', '.join(PET_CLASSIFIER)} as changes; not {', '.join(sorted(unknown))}")
+    recipe = {**PET_CLASSIFIER, **changes}
+    run = {key: recipe[key] for key in ("limit", "head_epochs", "fine_tune_epochs", "batch_size")}
+    run["test_limit"] = test_limit
+    if settings.fast_mode():
+        run = {key: min(value, PET_FAST[key]) if value else PET_FAST[key] for key, value in run.items()}
+    backbone = backbone if backbone is not None else backbones.load_backbone()
+    base = feature_extractor(backbone)
+    n_blocks = recipe["n_blocks"] if recipe["n_blocks"] is not None else len(residual_blocks(base))
+    keras.utils.set_random_seed(seed)
+    model = answer("build_transfer_model")(base, 2)
+    photos = cats_vs_dogs_datasets(size, run["batch_size"], run["limit"], run["test_limit"], seed)
+
+    def train():
+        parts = photos["train"], photos["validation"], photos["test"]
+        head = train_head(model, *parts, epochs=run["head_epochs"], verbose=verbose)
+        tuned = None
+        if run["fine_tune_epochs"] and n_blocks:
+            tuned = train_fine_tuned(model, base, *parts, epochs=run["fine_tune_epochs"], n_blocks=n_blocks,
+                                     learning_rate=recipe["learning_rate"], verbose=verbose)
+        return head, tuned
+
+    used = {**run, "size": size, "n_blocks": n_blocks, "learning_rate": recipe["learning_rate"], "seed": seed}
+    if record:
+        head, tuned = trained.train_or_load(record, train, model=model, **used, backbone=backbone.identity,
+                                            data="cats_vs_dogs")
+    else:
+        head, tuned = train()
+    return PetClassifier(model, base, backbone, head, tuned, used)
 
 
 def centre_map(shape) -> np.ndarray:
