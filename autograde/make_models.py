@@ -6,23 +6,27 @@ cell trains and saves its record in ``COURSE_CACHE_DIR/trained/``. A notebook wh
 skipped (``--force`` runs it again), unless a record was trained on a backbone that ``make backbone`` has since
 replaced; a record whose recipe changed is trained again whenever its notebook runs. Interrupted,
 it is resumable: run it again; complete records are loaded, and a fit goes on from its last epoch. Progress,
-a line per epoch, is shown as it comes; the executed notebooks are kept in ``build/models/`` as the log.
+a line per epoch, is shown as it comes; the executed notebooks are kept in ``build/models/`` as the log, and
+the records' figures (their manifests, without the weights) in ``benchmarks/results/records-<notebook>-<date>.json``.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import sys
 import threading
 import time
 from pathlib import Path
 
-from course_utils import trained
+from course_utils import settings, trained
 from course_utils.settings import REPO_ROOT
 
 from .execute import CellExecutionError, execute_notebook
 from .notebook_code import notebook_path
 
 LOGS = REPO_ROOT / "build" / "models"
+RESULTS = REPO_ROOT / "benchmarks" / "results"
 
 
 def notebooks_with_records() -> list[str]:
@@ -58,10 +62,23 @@ class ProgressTail(threading.Thread):
         self.join()
 
 
+def save_figures(name: str, fast: bool, results: Path | None = None) -> Path:
+    """The manifests of notebook ``name``'s records (recipe, figures, histories, minutes; the weights stay in the
+    cache) in ``records-<notebook>-<date>.json``: in ``benchmarks/results/`` after a full run, so that the figures a
+    notebook quotes have a file in the repository behind them; under the cache after a fast one."""
+    date = datetime.date.today().isoformat()
+    folder = results or (settings.cache_dir() / "benchmarks" if fast else RESULTS)
+    path = folder / f"records-{name}-{date}{'-fast' * fast}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    manifests = {record: trained.read_manifest(record, fast) for record in trained.notebook_records(name)}
+    path.write_text(json.dumps(manifests, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
 def run(names: list[str], fast: bool = False, force: bool = False, paths: dict[str, Path] | None = None,
-        logs: Path = LOGS) -> int:
+        logs: Path = LOGS, results: Path | None = None) -> int:
     """Execute the notebooks ``names`` (solutions, or ``paths[name]``) in record mode, the executed copies into
-    ``logs``; 0 when all succeeded."""
+    ``logs`` and the records' figures into ``results`` (:func:`save_figures`); 0 when all succeeded."""
     failures = 0
     for name in names:
         missing = trained.missing_records(name, fast)
@@ -94,6 +111,8 @@ def run(names: list[str], fast: bool = False, force: bool = False, paths: dict[s
         if left:
             ok = False
             print(f"   still missing: {', '.join(left)}", flush=True)
+        else:
+            print(f"   the records' figures: {save_figures(name, fast, results)}", flush=True)
         failures += not ok
     print("\n".join(["== records", *trained.status_lines()]))
     return 1 if failures else 0

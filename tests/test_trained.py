@@ -188,9 +188,12 @@ def test_make_models_executes_the_notebook_in_record_mode_shows_progress_and_ski
     notebook = tmp_path / "01_convolutions.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(TINY_NOTEBOOK)]), notebook)
     paths, logs = {"01_convolutions": notebook}, tmp_path / "logs"
-    assert make_models.run(["01_convolutions"], fast=True, paths=paths, logs=logs) == 0
+    assert make_models.run(["01_convolutions"], fast=True, paths=paths, logs=logs, results=tmp_path / "results") == 0
     out = capsys.readouterr().out
     assert f"{NAME}, fit 1: epoch 2/2" in out and f"{NAME}: recorded in" in out
+    figures, = (tmp_path / "results").glob("records-01_convolutions-*-fast.json")
+    assert json.loads(figures.read_text())[NAME]["histories"] == trained.read_manifest(NAME)["histories"]
+    assert f"the records' figures: {figures}" in out
     assert trained.read_manifest(NAME)["fast_mode"] is True and (logs / "01_convolutions.ipynb").exists()
     assert make_models.run(["01_convolutions"], fast=True, paths=paths, logs=logs) == 0
     assert "01_convolutions: every record is there" in capsys.readouterr().out
