@@ -158,13 +158,13 @@ def test_a_published_copy_without_a_matching_manifest_is_kept_with_a_warning(pre
     copy.mkdir()
     shutil.copy(folder / backbones.WEIGHTS_FILE, copy / backbones.WEIGHTS_FILE)
     (copy / backbones.MANIFEST_FILE).write_text(json.dumps({"weights_sha256": "another"}))
-    sha = backbones.sha256(copy / backbones.WEIGHTS_FILE)
+    url, sha = (copy / backbones.WEIGHTS_FILE).as_uri(), backbones.sha256(copy / backbones.WEIGHTS_FILE)
     with pytest.warns(UserWarning, match="without their manifest: .* describes other weights"):
-        target = backbones.fetch_published((copy / backbones.WEIGHTS_FILE).as_uri(), sha, tmp_path / "a" / "w.weights.h5")
+        target = backbones.fetch_published(url, sha, tmp_path / "a" / backbones.WEIGHTS_FILE)
     assert target.is_file() and backbones.read_manifest(target) is None
     (copy / backbones.MANIFEST_FILE).unlink()
     with pytest.warns(UserWarning, match="could not be read"):
-        backbones.fetch_published((copy / backbones.WEIGHTS_FILE).as_uri(), sha, tmp_path / "b" / "w.weights.h5")
+        backbones.fetch_published(url, sha, tmp_path / "b" / backbones.WEIGHTS_FILE)
 
 
 def test_the_pretrain_command_downloads_a_published_copy(pretrained, tmp_path, capsys):

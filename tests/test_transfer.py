@@ -260,7 +260,8 @@ def test_the_cam_benchmark_runs_end_to_end_in_fast_mode(tiny_everywhere, tmp_pat
     printed = capsys.readouterr().out
     assert json.loads(output.read_text())["summary"] == result["summary"]
     assert result["feature_map"] == [7, 7] and result["size"] == 224
-    assert result["settings"]["n_blocks"] == 4 and result["record"] == "cats_vs_dogs_cam"  # every block of the tiny base
+    assert result["settings"]["n_blocks"] == 4  # every block of the tiny base
+    assert result["record"] == "cats_vs_dogs_cam"  # notebook 06's recipe: its record
     assert result["summary"]["photos"] == len(result["photos"]) == 3
     for row in result["photos"]:
         assert isinstance(row["cam_hit"], bool) and 0 <= row["cam_mass_inside"] <= 1

@@ -619,12 +619,13 @@ def pet_classifier(backbone=None, *, size: int = CAM_SIZE, test_limit: int | Non
 
     unknown = set(changes) - set(PET_CLASSIFIER)
     if unknown:
-        raise TypeError(f"pet_classifier() takes {', '.join(PET_CLASSIFIER)} as changes; not {', '.join(sorted(unknown))}")
+        raise TypeError(f"pet_classifier() takes {', '.join(PET_CLASSIFIER)} as changes; "
+                        f"not {', '.join(sorted(unknown))}")
     recipe = {**PET_CLASSIFIER, **changes}
     run = {key: recipe[key] for key in ("limit", "head_epochs", "fine_tune_epochs", "batch_size")}
     run["test_limit"] = test_limit
     if settings.fast_mode():
-        run = {key: min(value, PET_FAST[key]) if value else PET_FAST[key] for key, value in run.items()}
+        run = {key: PET_FAST[key] if value is None else min(value, PET_FAST[key]) for key, value in run.items()}
     backbone = backbone if backbone is not None else backbones.load_backbone()
     base = feature_extractor(backbone)
     n_blocks = recipe["n_blocks"] if recipe["n_blocks"] is not None else len(residual_blocks(base))
