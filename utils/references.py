@@ -164,8 +164,8 @@ def recorded_versions(name: str, directory: Path | None = None) -> dict[str, str
     return json.loads(path(name, directory).read_text())["versions"]
 
 
-def differences(stored: dict, fresh: dict, atol: float = 1e-6, prefix: str = "") -> list[str]:
-    """Human-readable differences between two reference sets (empty when they agree)."""
+def differences(stored: dict, fresh: dict, atol: float = 1e-6, prefix: str = "", rtol: float = 0.0) -> list[str]:
+    """Human-readable differences between two reference sets (empty when they agree within atol + rtol)."""
     problems = []
     for key in sorted(set(stored) | set(fresh)):
         where = f"{prefix}{key}"
@@ -174,13 +174,13 @@ def differences(stored: dict, fresh: dict, atol: float = 1e-6, prefix: str = "")
             continue
         a, b = stored[key], fresh[key]
         if isinstance(a, dict) and isinstance(b, dict):
-            problems += differences(a, b, atol, prefix=where + ".")
+            problems += differences(a, b, atol, prefix=where + ".", rtol=rtol)
         elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
             a, b = np.asarray(a), np.asarray(b)
             if a.shape != b.shape:
                 problems.append(f"{where}: shape {a.shape} != {b.shape}")
             elif a.dtype.kind in "fc" or b.dtype.kind in "fc":
-                if not np.allclose(a, b, atol=atol, rtol=0):
+                if not np.allclose(a, b, atol=atol, rtol=rtol):
                     problems.append(f"{where}: values differ by up to {np.max(np.abs(a - b)):.3g}")
             elif not np.array_equal(a, b):
                 problems.append(f"{where}: values differ")
