@@ -70,7 +70,7 @@ references: $(STAMP)
 	$(PY) -m course_autograde.make_references
 benchmark: $(STAMP)
 	$(PY) -m benchmarks
-# The course's pretrained backbone for notebook 06 (70-80 minutes on 2 cores; resumable).
+# The course's pretrained backbone for notebook 06 (70-95 minutes on 2 cores, by CPU; resumable).
 backbone: $(STAMP)
 	$(PY) -m course_utils.pretrain
 

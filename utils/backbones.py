@@ -289,7 +289,7 @@ def load_backbone(kind: str | None = None) -> Backbone:
         return backbone
     if kind == "imagenette" and not settings.fast_mode():
         raise FileNotFoundError(f"no pretrained backbone at {path}: run `python -m course_utils.pretrain` "
-                                "(make backbone, 70-90 minutes on 2 cores) or download a published copy: "
+                                "(make backbone, 70-95 minutes on 2 cores) or download a published copy: "
                                 "`python -m course_utils.pretrain --download URL --sha256 HEX`.")
     from .pretrain import stand_in
 

@@ -8,7 +8,8 @@ The recipe (measured on 2 CPU cores; ``benchmarks/results/pretrain-*.json`` hold
   left-right flips, 28 epochs; the photos are decoded once into memory. ``sizes`` also allows
   progressive resizing (an earlier recipe trained at 96 then 112 px to fit a slower machine and
   reached 82.8% at 144 px; 18 epochs at 128 px in float32 reached 84.5% at 160 px in 68 min; this
-  recipe, in mixed bfloat16, 86.0% at 160 px in 80 min). Since the random crops enlarge the
+  recipe, in mixed bfloat16, 86.0% at 160 px in 80 min on an Intel CPU with AMX, 86.5% in 111 min on an AMD
+  EPYC with AVX512-BF16 only, about 93 min of it uncontended). Since the random crops enlarge the
   objects, the network sees them at about the size they have in a larger photo: it is scored at
   160 px (Touvron et al., 2019, "Fixing the train-test resolution discrepancy"), and the manifest
   records the accuracy at 128, 144, 160 and 176 px all the same;
